@@ -1,0 +1,84 @@
+"""Named dissection settings: the published protocols as frozen configs.
+
+``pnas2020`` (default)
+    The PNAS 2020 paper: top 1% threshold (q = 0.01), centre-aligned zero-padded upsampling,
+    IoU pooled over the data set, each unit labelled over all concepts jointly, IoU > 0.04,
+    top 100 images per unit.
+``netdissect2017``
+    CVPR 2017 on Broden: top 0.5% (q = 0.005), the same upsampler, per-category IoU (a unit's
+    activation area counts only images carrying a label of that category).
+``netdissect_lite``
+    As ``netdissect2017`` with plain (anti-aliased) bilinear resizing.
+
+``get_config("netdissect2017", miniou=0.05)`` overrides individual fields; so does
+``dataclasses.replace(config, ...)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from jaxdissect.dissect.upsample import MODES
+
+IOU_RULES = ("pooled", "per_category")
+
+
+@dataclass(frozen=True)
+class DissectConfig:
+    """How a dissection thresholds, resamples and labels.
+
+    quantile: q, the fraction of each unit's upsampled pixels above its threshold (the
+        threshold is the order statistic at level 1 - q; a pixel is on when ``a > t``).
+    upsample: resampling mode of :mod:`jaxdissect.dissect.upsample`.
+    iou_rule: ``"pooled"`` (IoU over every image) or ``"per_category"`` (the unit's area in
+        the denominator counts only images that carry a label of the concept's category).
+    miniou: a unit is interpretable when its best IoU is strictly above this.
+    topk: number of top images kept per unit (ranked by the spatial max of the raw map).
+    """
+
+    preset: str = "pnas2020"
+    quantile: float = 0.01
+    upsample: str = "pnas2020"
+    iou_rule: str = "pooled"
+    miniou: float = 0.04
+    topk: int = 100
+
+    def __post_init__(self):
+        if not 0.0 < self.quantile < 1.0:
+            raise ValueError(f"quantile={self.quantile}: the top fraction q must be in (0, 1)")
+        if self.upsample not in MODES:
+            raise ValueError(f"upsample={self.upsample!r}: choose one of {', '.join(MODES)}")
+        if self.iou_rule not in IOU_RULES:
+            raise ValueError(f"iou_rule={self.iou_rule!r}: choose one of {', '.join(IOU_RULES)}")
+        if not 0.0 <= self.miniou < 1.0:
+            raise ValueError(f"miniou={self.miniou}: must be in [0, 1)")
+        if int(self.topk) != self.topk or self.topk < 1:
+            raise ValueError(f"topk={self.topk}: must be a positive integer")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, DissectConfig] = {
+    "pnas2020": DissectConfig(),
+    "netdissect2017": DissectConfig(
+        preset="netdissect2017", quantile=0.005, upsample="pnas2020", iou_rule="per_category"
+    ),
+    "netdissect_lite": DissectConfig(
+        preset="netdissect_lite", quantile=0.005, upsample="bilinear", iou_rule="per_category"
+    ),
+}
+
+
+def get_config(preset: str = "pnas2020", **overrides) -> DissectConfig:
+    """The named preset with ``overrides`` (fields of :class:`DissectConfig`) applied;
+    ``None`` values are ignored so that unset command-line options keep the preset's value."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    fields = {f.name for f in dataclasses.fields(DissectConfig)} - {"preset"}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {unknown}; valid: {', '.join(sorted(fields))}")
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(PRESETS[preset], **changes)
