@@ -1,0 +1,217 @@
+"""The result of dissecting one layer, and its files on disk.
+
+A layer's folder holds
+
+* ``report.json``: ``{"preset", "quantile", "miniou", "upsample", "iou_rule", "topk", "layer",
+  "num_images", "act_size", "seg_size", "num_units", "num_concepts", "categories",
+  "detectors", "units": [{"unit", "label", "concept", "category", "iou", "threshold",
+  "interpretable", "by_category": {category: {"label", "concept", "iou"}}}, ...]}``
+  (``detectors`` is :func:`jaxdissect.dissect.labels.detector_counts`);
+* ``units.csv``: one row per unit (unit, label, concept, category, iou, threshold,
+  interpretable);
+* ``concepts.csv``: the vocabulary (number, name, category);
+* ``iou.npy`` float32 (U, C) (under the config's ``iou_rule``), ``thresholds.npy`` float32 (U,),
+  ``inter.npy`` int64 (U, C), ``unit_area.npy`` int64 (U,), ``concept_area.npy`` int64 (C,),
+  ``unit_area_by_category.npy`` int64 (U, ncat) when counted, ``topk_values.npy`` float32 (U, k),
+  ``topk_indices.npy`` int64 (U, k) (dataset indices, -1 for unfilled slots).
+
+Folders are written atomically: everything goes to a temporary sibling folder which is renamed
+into place at the end, so a crash never leaves a half-written result.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from jaxdissect.dissect.concepts import ConceptVocabulary
+from jaxdissect.dissect.labels import UnitLabels, assign_labels, compute_iou, detector_counts
+from jaxdissect.dissect.presets import DissectConfig
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Integer counts behind the IoU (int64): inter (U, C), unit_area (U,), concept_area (C,),
+    unit_area_by_category (U, ncat) or None, num_images counted."""
+
+    inter: np.ndarray
+    unit_area: np.ndarray
+    concept_area: np.ndarray
+    unit_area_by_category: np.ndarray | None
+    num_images: int
+
+    @classmethod
+    def from_stats(cls, result) -> Counts:
+        """From a ``jaxdissect.stats`` counts result (any object with these attributes)."""
+        by_category = getattr(result, "unit_area_by_category", None)
+        return cls(
+            inter=np.asarray(result.inter, np.int64),
+            unit_area=np.asarray(result.unit_area, np.int64),
+            concept_area=np.asarray(result.concept_area, np.int64),
+            unit_area_by_category=None if by_category is None else np.asarray(by_category,
+                                                                               np.int64),
+            num_images=int(getattr(result, "num_images", -1)),
+        )
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """Everything a dissection finds for one layer. Shapes: U units, C concepts, k top images.
+
+    thresholds float32 (U,); iou float32 (U, C) (the config's ``iou_rule``); labels per unit;
+    topk_values float32 (U, k) (spatial max of the raw activation) and topk_indices int64 (U, k)
+    (dataset indices, best first); act_size (h, w) of the unit maps; seg_size (H, W) of the
+    concept grid.
+    """
+
+    layer: str
+    config: DissectConfig
+    vocabulary: ConceptVocabulary
+    thresholds: np.ndarray
+    counts: Counts
+    iou: np.ndarray
+    labels: UnitLabels
+    topk_values: np.ndarray
+    topk_indices: np.ndarray
+    num_images: int
+    act_size: tuple[int, int]
+    seg_size: tuple[int, int]
+
+    @property
+    def num_units(self) -> int:
+        return len(self.thresholds)
+
+    def detectors(self) -> dict:
+        return detector_counts(self.labels, self.vocabulary)
+
+
+def build_layer_result(layer, config, vocabulary, thresholds, counts, topk, num_images,
+                       act_size, seg_size) -> LayerResult:
+    """Compute IoU and labels from finished statistics. ``topk`` = (values, indices)."""
+    counts = counts if isinstance(counts, Counts) else Counts.from_stats(counts)
+    iou = compute_iou(counts, config.iou_rule, vocabulary)
+    return LayerResult(
+        layer=layer, config=config, vocabulary=vocabulary,
+        thresholds=np.asarray(thresholds, np.float32), counts=counts, iou=iou,
+        labels=assign_labels(iou, vocabulary, config.miniou),
+        topk_values=np.asarray(topk[0], np.float32), topk_indices=np.asarray(topk[1], np.int64),
+        num_images=int(num_images), act_size=tuple(act_size), seg_size=tuple(seg_size),
+    )
+
+
+def _unit_rows(result: LayerResult) -> list[dict]:
+    labels, names = result.labels, result.vocabulary.names
+    rows = []
+    for u in range(result.num_units):
+        by_category = {
+            cat: {"label": names[int(labels.category_concept[u, k])],
+                  "concept": int(labels.category_concept[u, k]),
+                  "iou": float(labels.category_iou[u, k])}
+            for k, cat in enumerate(labels.category_names)
+        }
+        rows.append({
+            "unit": u, "label": names[int(labels.concept[u])], "concept": int(labels.concept[u]),
+            "category": labels.category[u], "iou": float(labels.iou[u]),
+            "threshold": float(result.thresholds[u]),
+            "interpretable": bool(labels.interpretable[u]), "by_category": by_category,
+        })
+    return rows
+
+
+def report_dict(result: LayerResult) -> dict:
+    """The content of ``report.json``."""
+    config = result.config
+    return {
+        **config.to_dict(), "layer": result.layer, "num_images": result.num_images,
+        "act_size": list(result.act_size), "seg_size": list(result.seg_size),
+        "num_units": result.num_units, "num_concepts": result.vocabulary.num_concepts,
+        "categories": list(result.labels.category_names), "detectors": result.detectors(),
+        "units": _unit_rows(result),
+    }
+
+
+def _write_files(result: LayerResult, folder: Path) -> None:
+    units = _unit_rows(result)
+    (folder / "report.json").write_text(json.dumps(report_dict(result), indent=1))
+    with (folder / "units.csv").open("w", newline="") as f:
+        fields = ["unit", "label", "concept", "category", "iou", "threshold", "interpretable"]
+        writer = csv.DictWriter(f, fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(units)
+    result.vocabulary.save_csv(folder / "concepts.csv")
+    arrays = {
+        "iou": result.iou, "thresholds": result.thresholds, "inter": result.counts.inter,
+        "unit_area": result.counts.unit_area, "concept_area": result.counts.concept_area,
+        "topk_values": result.topk_values, "topk_indices": result.topk_indices,
+    }
+    if result.counts.unit_area_by_category is not None:
+        arrays["unit_area_by_category"] = result.counts.unit_area_by_category
+    for name, array in arrays.items():
+        np.save(folder / f"{name}.npy", array)
+
+
+def check_destination(folder: str | Path, force: bool) -> Path:
+    """Refuse an existing non-empty folder unless ``force``; returns the path."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"{folder} exists and is not a folder; choose another output path")
+    if folder.is_dir() and any(folder.iterdir()) and not force:
+        raise FileExistsError(f"{folder} exists and is not empty; pass --force to replace it")
+    return folder
+
+
+def write_atomically(folder: str | Path, write: Callable[[Path], None], force: bool = False):
+    """Run ``write(tmp)`` into a fresh temporary sibling folder, then move it to ``folder``."""
+    folder = check_destination(folder, force)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        write(tmp)
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
+            os.replace(folder, old / "previous")
+            os.replace(tmp, folder)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def save_result(result: LayerResult, folder: str | Path, force: bool = False) -> Path:
+    """Write ``result`` to ``folder`` atomically (see the module docstring for the files)."""
+    write_atomically(folder, lambda tmp: _write_files(result, tmp), force)
+    return Path(folder)
+
+
+def load_result(folder: str | Path) -> LayerResult:
+    """Read a folder written by :func:`save_result` (labels are recomputed from iou.npy)."""
+    folder = Path(folder)
+    if not (folder / "report.json").is_file():
+        raise FileNotFoundError(f"{folder} holds no report.json; is it a dissection result?")
+    report = json.loads((folder / "report.json").read_text())
+    config = DissectConfig(**{k: report[k] for k in DissectConfig.__dataclass_fields__})
+    vocabulary = ConceptVocabulary.from_csv(folder / "concepts.csv")
+    load = lambda name: np.load(folder / f"{name}.npy")
+    by_category = folder / "unit_area_by_category.npy"
+    counts = Counts(load("inter"), load("unit_area"), load("concept_area"),
+                    np.load(by_category) if by_category.exists() else None,
+                    int(report["num_images"]))
+    iou = load("iou")
+    return LayerResult(
+        layer=report["layer"], config=config, vocabulary=vocabulary,
+        thresholds=load("thresholds"), counts=counts, iou=iou,
+        labels=assign_labels(iou, vocabulary, config.miniou),
+        topk_values=load("topk_values"), topk_indices=load("topk_indices"),
+        num_images=int(report["num_images"]), act_size=tuple(report["act_size"]),
+        seg_size=tuple(report["seg_size"]),
+    )
