@@ -1,0 +1,130 @@
+"""Orbax save / restore of array pytrees, and converted models on disk (``jaxdissect.load``).
+
+A converted model is a folder::
+
+    DEST/params/     orbax checkpoint of the Flax params (float32 numpy arrays)
+    DEST/meta.json   {"arch", "sizes", "normalization", "default_layer", "layers",
+                      "source": {"name", "sha256"}, "jaxdissect_version", "format_version"}
+
+written by :func:`save_model` (``jaxdissect convert`` calls it) into a temporary folder beside
+DEST that is renamed into place, so a DEST folder is complete or absent, never half written.
+
+:func:`save_tree` / :func:`restore_tree` work for any pytree of arrays (params, statistic
+states of a resumable run). Orbax wants absolute paths (we resolve them) and saves
+asynchronously (we wait). Trees are stored as numpy on the host and restored as numpy, so a
+checkpoint does not depend on the devices that wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxdissect.models.base import Net
+from jaxdissect.models.registry import get_arch
+from jaxdissect.sharding import to_host
+
+FORMAT_VERSION = 1
+PARAMS_DIR = "params"
+META_FILE = "meta.json"
+
+
+def save_tree(path: str | Path, tree: Any, force: bool = False) -> Path:
+    """Save a pytree of arrays to the orbax checkpoint folder ``path`` (waits until written).
+
+    An existing ``path`` is an error unless ``force`` (then it is replaced).
+    """
+    import orbax.checkpoint as ocp
+
+    path = Path(path).absolute()
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} already exists; pass force=True (--force) to overwrite it")
+    checkpointer = ocp.StandardCheckpointer()
+    checkpointer.save(path, jax.tree.map(np.asarray, to_host(tree)), force=force)
+    checkpointer.wait_until_finished()
+    checkpointer.close()
+    return path
+
+
+def restore_tree(path: str | Path) -> Any:
+    """Restore the pytree saved by :func:`save_tree`, as numpy arrays."""
+    import orbax.checkpoint as ocp
+
+    path = Path(path).absolute()
+    if not path.is_dir():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    checkpointer = ocp.StandardCheckpointer()
+    tree = checkpointer.restore(path)
+    checkpointer.close()
+    return jax.tree.map(np.asarray, tree)
+
+
+def save_model(dest: str | Path, params: Any, meta: Mapping[str, Any], force: bool = False) -> Path:
+    """Write ``params`` and ``meta`` (JSON-able) as a converted-model folder, atomically.
+
+    An existing ``dest`` is an error unless ``force``; it is replaced only once the new folder is
+    complete.
+    """
+    dest = Path(dest).absolute()
+    if dest.exists() and not force:
+        raise FileExistsError(f"{dest} already exists; pass --force to overwrite it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        save_tree(tmp / PARAMS_DIR, params)
+        full_meta = {"format_version": FORMAT_VERSION, **meta}
+        (tmp / META_FILE).write_text(json.dumps(full_meta, indent=2) + "\n")
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            dest.rename(old)
+            tmp.rename(dest)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def read_meta(dest: str | Path) -> dict[str, Any]:
+    """The ``meta.json`` of a converted-model folder, with clear errors when it is not one."""
+    dest = Path(dest).absolute()
+    if not dest.is_dir():
+        raise FileNotFoundError(
+            f"no converted model at {dest}; make one with `jaxdissect convert SRC.pth {dest}`"
+        )
+    meta_path = dest / META_FILE
+    if not meta_path.is_file():
+        raise FileNotFoundError(
+            f"{dest} has no {META_FILE}, so it was not written by `jaxdissect convert`; "
+            "convert the .pth checkpoint again"
+        )
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{meta_path} is not valid JSON ({err}); convert the model again") from err
+    if "arch" not in meta or "sizes" not in meta:
+        raise ValueError(f"{meta_path} lacks 'arch' or 'sizes'; convert the model again")
+    return meta
+
+
+def load(dest: str | Path, dtype: Any = jnp.float32) -> Net:
+    """Load a converted model: ``net = load(DEST); output, acts = net(x, layers=["conv5_3"])``.
+
+    ``dtype`` is the compute dtype (float32, or bfloat16 on request); params stay float32 and
+    are placed on the default device.
+    """
+    meta = read_meta(dest)
+    spec = get_arch(meta["arch"])
+    module = spec.make_module(meta["sizes"], dtype)
+    params = jax.device_put(restore_tree(Path(dest).absolute() / PARAMS_DIR))
+    return Net(module=module, params=params, meta=meta)
