@@ -1,0 +1,189 @@
+"""Plots of the intervention experiments (SVG), from plain JSON result files.
+
+The experiments write one JSON file each into ``<results dir>/experiments/``; the summary page
+draws every file found there, and ``experiment_svg`` draws one. Two kinds are understood.
+
+Removal curves (ablation: accuracy as units are removed; also the GAN tree-removal curve)::
+
+    {
+      "kind": "removal_curves",
+      "title": "VGG16 Places365 conv5_3: removing each class's most important units",  (optional)
+      "layer": "conv5_3",                                       (optional)
+      "xlabel": "units removed",                                (optional)
+      "ylabel": "balanced accuracy",                            (optional)
+      "x_scale": "log",          (optional: "linear", or "log" for log(1 + x); default "log")
+      "reference_lines": [{"name": "chance", "y": 0.5}],         (optional)
+      "curves": [
+        {"name": "ski resort", "removed": [0, 1, 2, 3, 4, 5, 20], "accuracy": [0.814, ...]},
+        {"name": "ski resort, keep top 20", "removed": [492], "accuracy": [0.777],
+         "dashed": true}                                         ("dashed" optional)
+      ]
+    }
+
+``removed[i]`` is the number of units removed (an integer >= 0) and ``accuracy[i]`` the measured
+value (any scale: a fraction, a pixel share); a curve with one point is drawn as a marker.
+
+Insertion context (new object pixels, grouped by the original label where units were inserted)::
+
+    {
+      "kind": "insertion_context",
+      "concept": "door", "layer": "layer4",
+      "title": "...",                                           (optional)
+      "units": [12, 85, ...],                                    (optional: the units set)
+      "max_contexts": 20,                                        (optional: bars shown)
+      "contexts": [
+        {"label": "window", "new_pixels": 1200345, "locations": 20311},
+        {"label": "sky", "new_pixels": 1034, "locations": 151000}
+      ]
+    }
+
+``new_pixels`` is the number of output pixels that newly show ``concept`` after insertions at
+locations whose original label was ``label``, and ``locations`` how many insertions that was; the
+bars show new pixels per insertion, largest first.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from jaxdissect.report import svg
+
+CURVE_COLOURS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948",
+                 "#9c755f", "#ff9da7", "#bab0ac")
+KINDS = ("removal_curves", "insertion_context")
+
+
+def load_experiment(path: str | Path) -> dict:
+    """Read and check one experiment result file; errors name the file and the missing key."""
+    path = Path(path)
+    data = json.loads(path.read_text())
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind not in KINDS:
+        raise ValueError(f"{path}: 'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind == "removal_curves":
+        _require(path, data, "curves", list)
+        for i, curve in enumerate(data["curves"]):
+            _require(path, curve, "name", str, f"curves[{i}]")
+            _require(path, curve, "removed", list, f"curves[{i}]")
+            _require(path, curve, "accuracy", list, f"curves[{i}]")
+            if len(curve["removed"]) != len(curve["accuracy"]) or not curve["removed"]:
+                raise ValueError(f"{path}: curves[{i}] needs as many 'removed' as 'accuracy' "
+                                 f"values, at least one")
+    else:
+        _require(path, data, "concept", str)
+        _require(path, data, "contexts", list)
+        for i, context in enumerate(data["contexts"]):
+            for key, kind_of in (("label", str), ("new_pixels", (int, float)),
+                                 ("locations", (int, float))):
+                _require(path, context, key, kind_of, f"contexts[{i}]")
+    return data
+
+
+def _require(path: Path, data: dict, key: str, kind_of: type | tuple, where: str = "") -> None:
+    if not isinstance(data, dict) or not isinstance(data.get(key), kind_of):
+        place = f"{where}." if where else ""
+        raise ValueError(f"{path}: missing or malformed '{place}{key}' (see the schema in "
+                         f"jaxdissect/report/plots.py)")
+
+
+def experiment_svg(data: dict, standalone: bool = False) -> str:
+    """The plot of one checked experiment result (``load_experiment``), as SVG text."""
+    if data["kind"] == "removal_curves":
+        return removal_curves_svg(data, standalone)
+    return insertion_context_svg(data, standalone)
+
+
+def removal_curves_svg(data: dict, standalone: bool = False) -> str:
+    """Accuracy against the number of units removed, one line per curve, with a legend."""
+    curves = data["curves"]
+    log_x = data.get("x_scale", "log") == "log"
+    warp = (lambda n: math.log1p(n)) if log_x else float
+    xs = [n for c in curves for n in c["removed"]]
+    ys = [v for c in curves for v in c["accuracy"]]
+    ys += [line["y"] for line in data.get("reference_lines", [])]
+    width, height, x0, y0 = 640, 330, 60, 20
+    plot_w, plot_h = 380, height - y0 - 56
+    xticks = _removal_ticks(sorted(set(xs)), log_x)
+    xscale = svg.linear_scale((warp(min(xs + xticks)), warp(max(xs + xticks))), (x0, x0 + plot_w))
+    low, high = min(0.0, min(ys)), max(ys)
+    yticks = svg.nice_ticks(low, high, 5)
+    yscale = svg.linear_scale((yticks[0], yticks[-1]), (y0 + plot_h, y0))
+    body = svg.axes(x0, y0, plot_w, plot_h, lambda n: xscale(warp(n)), yscale, xticks, yticks,
+                    data.get("xlabel", "number of units removed"), data.get("ylabel", "accuracy"))
+    for line in data.get("reference_lines", []):
+        y = yscale(line["y"])
+        body.append(svg.element("line", x1=x0, x2=x0 + plot_w, y1=y, y2=y, stroke="#888",
+                                stroke_dasharray="2 3"))
+        body.append(svg.text(x0 + plot_w - 2, y - 4, line.get("name", ""), size=10,
+                             anchor="end", colour="#666"))
+    for index, curve in enumerate(curves):
+        colour = CURVE_COLOURS[index % len(CURVE_COLOURS)]
+        points = [(xscale(warp(n)), yscale(v)) for n, v in zip(curve["removed"],
+                                                               curve["accuracy"], strict=True)]
+        body.append(_curve(curve, points, colour))
+        legend_y = y0 + 8 + 18 * index
+        body.append(svg.element("rect", x=x0 + plot_w + 20, y=legend_y - 8, width=14, height=3,
+                                fill=colour))
+        body.append(svg.text(x0 + plot_w + 40, legend_y, curve["name"], size=11))
+    title = data.get("title") or f"Removal curves {data.get('layer', '')}".strip()
+    return svg.document(width, max(height, y0 + 18 * len(curves) + 20), body, title, standalone,
+                        class_="plot")
+
+
+def _removal_ticks(values: list[float], log_x: bool) -> list[float]:
+    if not log_x:
+        return svg.nice_ticks(values[0], values[-1], 6)
+    # On a log(1 + x) axis: 0 and powers of two up to the largest count, then that count.
+    ticks = [0] + [2**k for k in range(0, 20) if 2**k <= values[-1]]
+    ticks = [t for t in ticks if t >= values[0]]
+    if values[-1] not in ticks and values[-1] > 1.3 * ticks[-1]:
+        ticks.append(values[-1])
+    return ticks
+
+
+def _curve(curve: dict, points: list[tuple[float, float]], colour: str) -> str:
+    tips = [f"{curve['name']}: {n} removed -> {v:.4g}"
+            for n, v in zip(curve["removed"], curve["accuracy"], strict=True)]
+    parts = [svg.element("title", svg.escape(curve["name"]))]
+    if len(points) > 1:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        parts.append(svg.element("polyline", points=path, fill="none", stroke=colour,
+                                 stroke_width=2,
+                                 stroke_dasharray="6 4" if curve.get("dashed") else None))
+    for (x, y), tip in zip(points, tips, strict=True):
+        marker = svg.element("circle", svg.element("title", svg.escape(tip)), cx=x, cy=y, r=3.5,
+                             fill=colour)
+        parts.append(marker)
+    return svg.element("g", "".join(parts), class_="curve")
+
+
+def insertion_context_svg(data: dict, standalone: bool = False) -> str:
+    """Horizontal bars: new concept pixels per insertion, by the original label at the location."""
+    rows = [(c["label"], c["new_pixels"] / c["locations"] if c["locations"] else 0.0,
+             c["locations"]) for c in data["contexts"]]
+    rows = sorted(rows, key=lambda row: (-row[1], row[0]))[: int(data.get("max_contexts", 20))]
+    concept = data["concept"]
+    row_h, x0, y0, plot_w = 20, 150, 30, 360
+    height = y0 + row_h * max(len(rows), 1) + 50
+    top = max((mean for _, mean, _ in rows), default=0.0) or 1.0
+    xticks = svg.nice_ticks(0.0, top, 5)
+    xscale = svg.linear_scale((0.0, xticks[-1]), (x0, x0 + plot_w))
+    plot_h = row_h * max(len(rows), 1)
+    body = svg.axes(x0, y0, plot_w, plot_h, xscale, lambda v: v, xticks, [],
+                    f"new {concept} pixels per insertion", "")
+    body.append(svg.text(x0, 16, f"Where inserting '{concept}' units adds {concept} "
+                         f"(original label at the location)", size=12))
+    for index, (label, mean, locations) in enumerate(rows):
+        top_y = y0 + index * row_h + 3
+        bar = svg.element("rect", x=x0, y=top_y, width=max(xscale(mean) - x0, 0.5),
+                          height=row_h - 6, fill="#4e79a7")
+        tip = svg.element("title", svg.escape(f"{label}: {mean:.4g} new pixels per insertion, "
+                                              f"{locations:g} insertions"))
+        body.append(svg.element("g", tip + bar))
+        body.append(svg.text(x0 - 6, top_y + row_h - 10, label, anchor="end"))
+        body.append(svg.text(xscale(mean) + 4, top_y + row_h - 10, f"{mean:.3g}", size=10,
+                             colour="#555"))
+    title = data.get("title") or f"Inserting {concept} units at {data.get('layer', '?')}"
+    return svg.document(x0 + plot_w + 70, height, body, title, standalone, class_="plot")

@@ -1,0 +1,127 @@
+"""Synthetic dissection results on disk, in the dissection's own format, with real image strips.
+
+Layers are written with ``jaxdissect.dissect.results.save_result`` from made-up integer counts,
+so the report is tested against the files the dissection really writes. Each unit "detects" one
+concept: its images show a bright disc and its activation map peaks there, so the strips show
+masks around the discs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from jaxdissect.dissect.concepts import ConceptVocabulary
+from jaxdissect.dissect.presets import get_config
+from jaxdissect.dissect.results import Counts, build_layer_result, save_result
+from jaxdissect.report.strips import render_unit_strips
+
+CONCEPTS = [
+    ("tree", "object"), ("sky", "object"), ("building", "object"), ("car", "object"),
+    ("person", "object"), ("street", "object"), ("window", "part"), ("door", "part"),
+    ("wheel", "part"), ("wood", "material"), ("glass", "material"), ("striped", "texture"),
+    ("red", "color"), ("blue", "color"), ("<b>odd & label</b>", "object"),
+]
+ACT_SIZE, SEG_SIZE = (7, 7), (28, 28)
+
+
+def vocabulary() -> ConceptVocabulary:
+    return ConceptVocabulary.from_names([n for n, _ in CONCEPTS], [c for _, c in CONCEPTS])
+
+
+def synthetic_counts(rng, num_units: int, vocab: ConceptVocabulary, num_images: int) -> Counts:
+    """Integer counts where unit u overlaps one favourite concept strongly."""
+    num_concepts, num_cats = vocab.num_concepts, len(vocab.category_names)
+    pixels = num_images * SEG_SIZE[0] * SEG_SIZE[1]
+    concept_area = rng.integers(pixels // 200, pixels // 20, num_concepts).astype(np.int64)
+    concept_area[0] = 0
+    unit_area = np.full(num_units, pixels // 100, np.int64)
+    overlap = rng.uniform(0.0, 0.04, (num_units, num_concepts))
+    favourite = rng.integers(1, num_concepts, num_units)
+    overlap[np.arange(num_units), favourite] = rng.uniform(0.02, 0.5, num_units)
+    inter = np.floor(overlap * np.minimum(unit_area[:, None], concept_area[None, :]))
+    inter = inter.astype(np.int64)
+    inter[:, 0] = 0
+    share = rng.uniform(0.5, 1.0, (num_units, num_cats))
+    by_category = np.maximum(np.floor(unit_area[:, None] * share).astype(np.int64),
+                             np.stack([inter[:, vocab.category_of == k].max(1, initial=0)
+                                       for k in range(num_cats)], 1))
+    return Counts(inter, unit_area, concept_area, by_category, num_images)
+
+
+def synthetic_top_images(rng, num_units: int, per_unit: int, size: int = 56):
+    """uint8 (U, K, size, size, 3) images with a disc, and (U, K, 7, 7) maps peaking on it."""
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    images = np.empty((num_units, per_unit, size, size, 3), np.uint8)
+    acts = np.empty((num_units, per_unit, *ACT_SIZE), np.float32)
+    ay, ax = (np.mgrid[0 : ACT_SIZE[0], 0 : ACT_SIZE[1]] + 0.5) / ACT_SIZE[0]
+    for u in range(num_units):
+        for k in range(per_unit):
+            cy, cx, r = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7), rng.uniform(0.12, 0.25)
+            base = rng.uniform(40, 200, 3)
+            picture = base[None, None, :] * (0.6 + 0.4 * yy[..., None])
+            disc = (yy - cy) ** 2 + (xx - cx) ** 2 < r**2
+            picture[disc] = rng.uniform(150, 255, 3)
+            images[u, k] = np.clip(picture, 0, 255).astype(np.uint8)
+            acts[u, k] = 10.0 * np.exp(-((ay - cy) ** 2 + (ax - cx) ** 2) / (2 * r**2))
+    return images, acts
+
+
+def make_layer(folder: Path, layer: str, num_units: int = 12, preset: str = "pnas2020",
+               seed: int = 0, strips: bool = True, num_images: int = 50) -> Path:
+    """Write one layer result folder (``save_result``) and, optionally, its PNG strips."""
+    rng = np.random.default_rng(seed)
+    vocab = vocabulary()
+    counts = synthetic_counts(rng, num_units, vocab, num_images)
+    if preset == "pnas2020":
+        counts = Counts(counts.inter, counts.unit_area, counts.concept_area, None, num_images)
+    thresholds = np.full(num_units, 5.0, np.float32)
+    topk = (rng.uniform(5, 10, (num_units, 5)).astype(np.float32),
+            rng.integers(0, num_images, (num_units, 5)))
+    result = build_layer_result(layer, get_config(preset), vocab, thresholds, counts, topk,
+                                num_images, ACT_SIZE, SEG_SIZE)
+    save_result(result, folder)
+    if strips:
+        images, acts = synthetic_top_images(rng, num_units, 5)
+        render_unit_strips(images, acts, thresholds, folder / "image", count=5,
+                           thumb_height=56, fmt="png")
+    return folder
+
+
+REMOVAL = {
+    "kind": "removal_curves", "title": "Synthetic removal curves", "layer": "conv5",
+    "ylabel": "balanced accuracy", "reference_lines": [{"name": "chance", "y": 0.5}],
+    "curves": [
+        {"name": "ski resort", "removed": [0, 1, 2, 3, 4, 5, 20, 64, 128, 256],
+         "accuracy": [0.81, 0.78, 0.72, 0.68, 0.64, 0.62, 0.54, 0.52, 0.51, 0.5]},
+        {"name": "bedroom", "removed": [0, 1, 2, 3, 4, 5, 20, 64, 128, 256],
+         "accuracy": [0.9, 0.88, 0.86, 0.85, 0.82, 0.8, 0.7, 0.6, 0.55, 0.52]},
+        {"name": "ski resort, keep top 20", "removed": [492], "accuracy": [0.78],
+         "dashed": True},
+    ],
+}
+INSERTION = {
+    "kind": "insertion_context", "concept": "door", "layer": "layer4",
+    "title": "Synthetic door insertion",
+    "contexts": [
+        {"label": "window", "new_pixels": 91000, "locations": 1000},
+        {"label": "building", "new_pixels": 52000, "locations": 2000},
+        {"label": "stairway", "new_pixels": 30000, "locations": 400},
+        {"label": "tree", "new_pixels": 900, "locations": 3000},
+        {"label": "sky", "new_pixels": 100, "locations": 5000},
+    ],
+}
+
+
+def make_results(root: Path, num_units: int = 12) -> Path:
+    """Two runs: ``vgg/`` with layers conv4 and conv5 (pnas2020), ``alex/conv5``
+    (netdissect2017), and two experiment files in ``experiments/``."""
+    make_layer(root / "vgg" / "conv5", "conv5", num_units, seed=1)
+    make_layer(root / "vgg" / "conv4", "conv4", num_units, seed=2)
+    make_layer(root / "alex" / "conv5", "conv5", num_units, preset="netdissect2017", seed=3)
+    (root / "experiments").mkdir()
+    (root / "experiments" / "removal.json").write_text(json.dumps(REMOVAL))
+    (root / "experiments" / "door_insertion.json").write_text(json.dumps(INSERTION))
+    return root

@@ -1,0 +1,54 @@
+"""Tests for jaxdissect/report/plots.py: the experiment schema and its plots."""
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from fixture_results import INSERTION, REMOVAL
+
+from jaxdissect.report import plots
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def write(tmp_path, data, name="e.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_removal_curves_draw_each_curve(tmp_path):
+    data = plots.load_experiment(write(tmp_path, REMOVAL))
+    root = ET.fromstring(plots.experiment_svg(data))
+    curves = [g for g in root.iter(f"{NS}g") if g.get("class") == "curve"]
+    assert len(curves) == 3
+    assert len(curves[0].findall(f"{NS}polyline")) == 1
+    assert curves[2].findall(f"{NS}polyline") == []  # one point: a marker only
+    assert len(curves[0].findall(f"{NS}circle")) == 10
+    # On the log(1 + x) axis, 0 removed sits at the left edge and the most removed at the right.
+    xs = [float(c.get("cx")) for c in curves[0].findall(f"{NS}circle")]
+    assert xs == sorted(xs)
+
+
+def test_insertion_bars_sorted_by_pixels_per_insertion(tmp_path):
+    data = plots.load_experiment(write(tmp_path, INSERTION))
+    doc = plots.experiment_svg(data)
+    labels = re.findall(r"<title>([a-z]+): ([0-9.]+) new pixels", doc)
+    assert [name for name, _ in labels] == ["window", "stairway", "building", "tree", "sky"]
+    assert float(labels[0][1]) == 91.0
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"kind": "other"}, "'kind' must be one of"),
+    ({"kind": "removal_curves"}, "'curves'"),
+    ({"kind": "removal_curves", "curves": [{"name": "a", "removed": [1, 2], "accuracy": [1]}]},
+     "as many 'removed' as 'accuracy'"),
+    ({"kind": "insertion_context", "concept": "door", "contexts": [{"label": "x"}]},
+     "'contexts\\[0\\].new_pixels'"),
+])
+def test_bad_experiment_files_name_the_problem(tmp_path, data, message):
+    path = write(tmp_path, data)
+    with pytest.raises(ValueError, match=message) as err:
+        plots.load_experiment(path)
+    assert str(path) in str(err.value)
