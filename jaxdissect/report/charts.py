@@ -92,7 +92,8 @@ def _bar(x: float, y: float, bottom: float, label: str, category: str, count: in
     parts = [
         svg.element("title", svg.escape(tip)),
         svg.element("rect", x=x, y=y, width=BAR_WIDTH, height=bottom - y, fill=colour, rx=1.5),
-        svg.text(middle, y - 3, count, size=9, anchor="middle", colour="#444"),
+        svg.text(middle, y - 3, count, size=9 if count < 100 else 7.5, anchor="middle",
+                 colour="#444"),
         svg.text(middle + 4, bottom + 6, label, size=11, anchor="end",
                  transform=f"rotate(-90 {middle + 4:g} {bottom + 6:g})"),
     ]

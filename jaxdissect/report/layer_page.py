@@ -85,14 +85,14 @@ def detector_table(layer: LayerReport) -> str:
     per = layer.detectors.get("unique_per_category") or {}
     per_counts = per.get("by_category", {})
     units_by_cat = {cat: sum(u["interpretable"] and u["category"] == cat for u in layer.units)
-                    for cat in layer.categories}
+                    for cat in layer.display_categories}
     head = (f"<tr><th>category</th><th>units</th><th>unique: {RULE_OVERALL}</th>"
             f"<th>unique: {RULE_PER_CATEGORY}</th></tr>")
     rows = [
         f"<tr><td><span class=\"cat\" style=\"background:{category_colour(cat)}\">"
         f"{escape(cat)}</span></td><td>{units_by_cat.get(cat, 0)}</td>"
         f"<td>{overall.get(cat, 0)}</td><td>{per_counts.get(cat, 'n/a')}</td></tr>"
-        for cat in layer.categories
+        for cat in layer.display_categories
     ]
     totals = (layer.detectors["units_above_miniou"], layer.detectors["unique_overall"]["total"],
               per.get("total", "n/a"))
@@ -102,7 +102,8 @@ def detector_table(layer: LayerReport) -> str:
 
 
 def _controls(layer: LayerReport) -> str:
-    per_cat = {cat: sum(u["category"] == cat for u in layer.units) for cat in layer.categories}
+    per_cat = {cat: sum(u["category"] == cat for u in layer.units)
+               for cat in layer.display_categories}
     options = "".join(f"<option value=\"{escape(cat)}\">{escape(cat)} ({n})</option>"
                       for cat, n in per_cat.items() if n)
     labels = "".join(f"<option value=\"{escape(label)}\">"

@@ -55,6 +55,12 @@ class LayerReport:
     detectors: dict = field(default_factory=dict)
 
     @property
+    def display_categories(self) -> list[str]:
+        """``categories`` in report order (``categories`` keeps the saved order, which indexes
+        the per-category count arrays)."""
+        return ordered_categories(self.categories)
+
+    @property
     def preset(self) -> str:
         return str(self.report.get("preset", "?"))
 

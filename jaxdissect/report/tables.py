@@ -7,15 +7,17 @@ tools written for the reference read our folders.
 
 ``tally.csv``: the column layout of NetDissect (CVPR 2017) ``<layer>-result.csv`` and
 NetDissect-Lite ``tally.csv``: ``unit, category, label, score``, then for each category ``c``
-(report order) ``c-label, c-truth, c-activation, c-intersect, c-iou``: the unit's best concept
-within ``c``, that concept's pixel count, the unit's on-pixel count, their intersection, and the
-IoU. Rows are sorted by score, highest first; ``category, label, score`` are the unit's best over
-all categories. Differences from the reference: units are numbered from 0 (as everywhere in
-jaxdissect; the reference CSV starts at 1); ``c-activation`` is the unit's on-area counted in
-images carrying a label of ``c`` (the reference's rule) only when the dissection used the
-``per_category`` IoU rule, and the whole-data-set on-area under the ``pooled`` rule, so that
-``iou = intersect / (activation + truth - intersect)`` holds on every row; count columns are left
-empty when the count arrays were not saved.
+(in report order: object, part, material, texture, colour, scene) ``c-label, c-truth,
+c-activation, c-intersect, c-iou``: the unit's best concept within ``c``, that concept's pixel
+count, the unit's on-pixel count, their intersection, and the IoU. Rows are sorted by score,
+highest first; ``category, label, score`` are the unit's best over all categories.
+
+Differences from the reference: units are numbered from 0 (as everywhere in jaxdissect; the
+reference CSV starts at 1); ``c-activation`` is the unit's on-area counted in images carrying a
+label of ``c`` (the reference's rule) only when the dissection used the ``per_category`` IoU
+rule, and the whole-data-set on-area under the ``pooled`` rule, so that ``iou = intersect /
+(activation + truth - intersect)`` holds on every row; count columns are left empty when the
+count arrays were not saved.
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ def _category_cells(unit: dict, cat: str, position: int, arrays: dict) -> dict:
 def write_tally_csv(layer: LayerReport, path: str | Path | None = None) -> Path:
     """Write the NetDissect-layout CSV of ``layer`` (default ``<folder>/tally.csv``)."""
     path = Path(path) if path is not None else layer.folder / CSV_NAME
-    categories = list(layer.categories)
+    positions = {cat: index for index, cat in enumerate(layer.categories)}
+    categories = layer.display_categories
     arrays = _count_arrays(layer)
     ordered = sorted(layer.units, key=lambda u: (-u["iou"], u["unit"]))
     with path.open("w", newline="", encoding="utf-8") as f:
@@ -104,7 +107,7 @@ def write_tally_csv(layer: LayerReport, path: str | Path | None = None) -> Path:
         for unit in ordered:
             row = {"unit": unit["unit"], "category": unit["category"], "label": unit["label"],
                    "score": f"{unit['iou']:.6f}"}
-            for position, cat in enumerate(categories):
-                row.update(_category_cells(unit, cat, position, arrays))
+            for cat in categories:
+                row.update(_category_cells(unit, cat, positions[cat], arrays))
             writer.writerow(row)
     return path

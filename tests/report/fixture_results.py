@@ -1,21 +1,23 @@
-"""Synthetic dissection results on disk, in the dissection's own format, with real image strips.
+"""Synthetic dissection results on disk, in the format the dissection writes, with real strips.
 
-Layers are written with ``jaxdissect.dissect.results.save_result`` from made-up integer counts,
-so the report is tested against the files the dissection really writes. Each unit "detects" one
-concept: its images show a bright disc and its activation map peaks there, so the strips show
-masks around the discs.
+The folder layout is the one documented in ``jaxdissect.dissect.results`` (report.json with
+``detectors`` and per-unit ``by_category``, units.csv, concepts.csv and the .npy arrays); IoU,
+labels and detector counts come from the dissection's own ``jaxdissect.dissect.labels`` applied to
+made-up integer counts. Each unit "detects" one concept: its images show a bright disc and its
+activation map peaks there, so the strips show masks around the discs.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.presets import get_config
-from jaxdissect.dissect.results import Counts, build_layer_result, save_result
+from jaxdissect.dissect.labels import assign_labels, compute_iou, detector_counts
 from jaxdissect.report.strips import render_unit_strips
 
 CONCEPTS = [
@@ -31,8 +33,14 @@ def vocabulary() -> ConceptVocabulary:
     return ConceptVocabulary.from_names([n for n, _ in CONCEPTS], [c for _, c in CONCEPTS])
 
 
-def synthetic_counts(rng, num_units: int, vocab: ConceptVocabulary, num_images: int) -> Counts:
-    """Integer counts where unit u overlaps one favourite concept strongly."""
+PRESETS = {
+    "pnas2020": {"quantile": 0.01, "upsample": "pnas2020", "iou_rule": "pooled"},
+    "netdissect2017": {"quantile": 0.005, "upsample": "pnas2020", "iou_rule": "per_category"},
+}
+
+
+def synthetic_counts(rng, num_units: int, vocab: ConceptVocabulary, num_images: int):
+    """Integer counts (int64) where unit u overlaps one favourite concept strongly."""
     num_concepts, num_cats = vocab.num_concepts, len(vocab.category_names)
     pixels = num_images * SEG_SIZE[0] * SEG_SIZE[1]
     concept_area = rng.integers(pixels // 200, pixels // 20, num_concepts).astype(np.int64)
@@ -48,7 +56,48 @@ def synthetic_counts(rng, num_units: int, vocab: ConceptVocabulary, num_images: 
     by_category = np.maximum(np.floor(unit_area[:, None] * share).astype(np.int64),
                              np.stack([inter[:, vocab.category_of == k].max(1, initial=0)
                                        for k in range(num_cats)], 1))
-    return Counts(inter, unit_area, concept_area, by_category, num_images)
+    return SimpleNamespace(inter=inter, unit_area=unit_area, concept_area=concept_area,
+                           unit_area_by_category=by_category)
+
+
+def unit_rows(labels, names, thresholds) -> list[dict]:
+    """report.json ``units`` as the dissection writes them."""
+    rows = []
+    for u in range(len(thresholds)):
+        by_category = {cat: {"label": names[int(labels.category_concept[u, k])],
+                             "concept": int(labels.category_concept[u, k]),
+                             "iou": float(labels.category_iou[u, k])}
+                       for k, cat in enumerate(labels.category_names)}
+        rows.append({"unit": u, "label": names[int(labels.concept[u])],
+                     "concept": int(labels.concept[u]), "category": labels.category[u],
+                     "iou": float(labels.iou[u]), "threshold": float(thresholds[u]),
+                     "interpretable": bool(labels.interpretable[u]), "by_category": by_category})
+    return rows
+
+
+def save_layer(folder: Path, layer: str, preset: str, vocab, counts, thresholds, num_images):
+    """Write the files of one layer folder (the dissection's layout)."""
+    settings = {"preset": preset, **PRESETS[preset], "miniou": 0.04, "topk": 5}
+    iou = compute_iou(counts, settings["iou_rule"], vocab)
+    labels = assign_labels(iou, vocab, settings["miniou"])
+    units = unit_rows(labels, vocab.names, thresholds)
+    folder.mkdir(parents=True)
+    report = {**settings, "layer": layer, "num_images": num_images, "act_size": list(ACT_SIZE),
+              "seg_size": list(SEG_SIZE), "num_units": len(units),
+              "num_concepts": vocab.num_concepts, "categories": list(labels.category_names),
+              "detectors": detector_counts(labels, vocab), "units": units}
+    (folder / "report.json").write_text(json.dumps(report, indent=1))
+    with (folder / "units.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, list(units[0])[:-1], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(units)
+    vocab.save_csv(folder / "concepts.csv")
+    arrays = {"iou": iou, "thresholds": thresholds, "inter": counts.inter,
+              "unit_area": counts.unit_area, "concept_area": counts.concept_area}
+    if settings["iou_rule"] == "per_category":
+        arrays["unit_area_by_category"] = counts.unit_area_by_category
+    for name, array in arrays.items():
+        np.save(folder / f"{name}.npy", array)
 
 
 def synthetic_top_images(rng, num_units: int, per_unit: int, size: int = 56):
@@ -71,18 +120,12 @@ def synthetic_top_images(rng, num_units: int, per_unit: int, size: int = 56):
 
 def make_layer(folder: Path, layer: str, num_units: int = 12, preset: str = "pnas2020",
                seed: int = 0, strips: bool = True, num_images: int = 50) -> Path:
-    """Write one layer result folder (``save_result``) and, optionally, its PNG strips."""
+    """Write one layer result folder and, optionally, its PNG strips."""
     rng = np.random.default_rng(seed)
     vocab = vocabulary()
     counts = synthetic_counts(rng, num_units, vocab, num_images)
-    if preset == "pnas2020":
-        counts = Counts(counts.inter, counts.unit_area, counts.concept_area, None, num_images)
     thresholds = np.full(num_units, 5.0, np.float32)
-    topk = (rng.uniform(5, 10, (num_units, 5)).astype(np.float32),
-            rng.integers(0, num_images, (num_units, 5)))
-    result = build_layer_result(layer, get_config(preset), vocab, thresholds, counts, topk,
-                                num_images, ACT_SIZE, SEG_SIZE)
-    save_result(result, folder)
+    save_layer(folder, layer, preset, vocab, counts, thresholds, num_images)
     if strips:
         images, acts = synthetic_top_images(rng, num_units, 5)
         render_unit_strips(images, acts, thresholds, folder / "image", count=5,
