@@ -43,8 +43,14 @@ def _strip_size(folder: Path, image: str | None) -> tuple[int, int] | None:
         return strip.size
 
 
-def _runner_up_text(unit: dict) -> str:
-    return "next: " + " · ".join(f"{label} {iou:.3f}" for label, _, iou in unit["runners_up"])
+def _foot_notes(unit: dict) -> str:
+    notes = []
+    if unit["threshold"] is not None:
+        notes.append(f"threshold {unit['threshold']:.4g}")
+    if unit.get("runners_up"):
+        notes.append("next: " + " · ".join(f"{label} {iou:.3f}"
+                                           for label, _, iou in unit["runners_up"]))
+    return "".join(f"<span>{escape(note)}</span>" for note in notes)
 
 
 def unit_card(unit: dict, folder: Path, top_iou: float) -> str:
@@ -60,9 +66,6 @@ def unit_card(unit: dict, folder: Path, top_iou: float) -> str:
                    f"width=\"{size[0]}\" height=\"{size[1]}\" alt=\"top images of unit {u}, "
                    f"masked where it exceeds its threshold\">")
         note = f"strip image missing: {escape(unit['image'])}"
-    threshold = "" if unit["threshold"] is None else f"<span>threshold {unit['threshold']:.4g}"\
-        "</span>"
-    runner_up = _runner_up_text(unit) if unit.get("runners_up") else ""
     width = 100.0 * max(iou, 0.0) / top_iou if top_iou > 0 else 0.0
     return (
         f"<article class=\"card{'' if unit['interpretable'] else ' dull'}"
@@ -74,8 +77,8 @@ def unit_card(unit: dict, folder: Path, top_iou: float) -> str:
         f"<span class=\"iou\">IoU {iou:.3f}</span></div>{picture}"
         f"<div class=\"nostrip\">{note}</div><div class=\"card-foot\">"
         f"<div class=\"ioubar\" title=\"IoU relative to the best unit of the layer\">"
-        f"<span style=\"width:{width:.1f}%;background:{colour}\"></span></div>{threshold}"
-        f"{f'<span>{escape(runner_up)}</span>' if runner_up else ''}</div></article>"
+        f"<span style=\"width:{width:.1f}%;background:{colour}\"></span></div>"
+        f"{_foot_notes(unit)}</div></article>"
     )
 
 

@@ -25,10 +25,6 @@ EXPERIMENT_DIR = "experiments"
 RULES = (("unique_overall", RULE_OVERALL), ("unique_per_category", RULE_PER_CATEGORY))
 
 
-def _rule_counts(layer: LayerReport, rule: str) -> dict | None:
-    return layer.detectors.get(rule) or None
-
-
 def _table_head(categories: list[str]) -> str:
     span = len(categories) + 1
     groups = "".join(f"<th colspan=\"{span}\">unique detectors: {escape(name)}</th>"
@@ -45,7 +41,7 @@ def _table_row(layer: LayerReport, categories: list[str], here: Path) -> str:
     cells = [f"<a href=\"{escape(href)}\">{escape(layer.name)}</a>", escape(layer.preset),
              str(len(layer.units)), str(layer.detectors["units_above_miniou"])]
     for rule, _ in RULES:
-        counts = _rule_counts(layer, rule)
+        counts = layer.detectors.get(rule)
         by_category = counts["by_category"] if counts else {}
         cells += [str(by_category.get(cat, "n/a" if counts is None else 0))
                   for cat in categories]
@@ -60,7 +56,7 @@ def run_section(run: str, layers: list[LayerReport], here: Path) -> str:
     names = [layer.name for layer in layers]
     figures = []
     for rule, rule_name in RULES:
-        counts = [_rule_counts(layer, rule) for layer in layers]
+        counts = [layer.detectors.get(rule) for layer in layers]
         if all(c is not None for c in counts):
             svg = charts.layer_detectors_svg(names, [c["by_category"] for c in counts],
                                              categories, f"Unique detectors: {rule_name}")
