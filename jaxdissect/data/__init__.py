@@ -1,0 +1,40 @@
+"""Input pipelines: image folders, tensorflow-datasets, Broden, latent samples, packed caches.
+
+Every source is a :class:`RowSource` (random access, fixed row shapes); :func:`batches` turns one
+into fixed-size padded and masked batches of host numpy arrays, decoded in parallel threads,
+prefetched, and split over hosts. :func:`open_source` picks a source from one string.
+"""
+
+from jaxdissect.data.batching import Batches, batches
+from jaxdissect.data.broden import BrodenDataset
+from jaxdissect.data.factory import SCHEMES, open_source
+from jaxdissect.data.folder import IMAGE_EXTENSIONS, ImageFolder
+from jaxdissect.data.latents import LatentSource, latent_batches
+from jaxdissect.data.packed import PackedSource, cache_key, cached
+from jaxdissect.data.preprocess import ImagePreprocess
+from jaxdissect.data.source import Field, RowSource
+from jaxdissect.data.summary import BadDataWarning, BadRecordError, DataSummary, SkippedRecord
+from jaxdissect.data.tfds_source import TfdsImages
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "SCHEMES",
+    "BadDataWarning",
+    "BadRecordError",
+    "Batches",
+    "BrodenDataset",
+    "DataSummary",
+    "Field",
+    "ImageFolder",
+    "ImagePreprocess",
+    "LatentSource",
+    "PackedSource",
+    "RowSource",
+    "SkippedRecord",
+    "TfdsImages",
+    "batches",
+    "cache_key",
+    "cached",
+    "latent_batches",
+    "open_source",
+]
