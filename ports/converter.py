@@ -55,5 +55,17 @@ def convert(src: str | Path, dest: str | Path, arch: str | None = None,
     else:
         state = load_state_dict(src)
         spec = get_arch(detect_arch(state, str(src)))
-    params, sizes = spec.convert_fn()(state)
+    try:
+        params, sizes = spec.convert_fn()(state)
+    except ValueError as err:
+        raise ValueError(f"{err}{_detection_hint(state, spec.name)}") from err
     return save_model(dest, params, build_meta(spec, sizes, src), force=force)
+
+
+def _detection_hint(state: dict, tried: str) -> str:
+    """`` (its keys look like NAME)`` when the keys match another architecture, else ``""``."""
+    try:
+        found = detect_arch(state)
+    except ValueError:
+        return ""
+    return f" (its keys look like {found!r})" if found != tried else ""
