@@ -113,15 +113,7 @@ class BrodenDataset(RowSource):
         if split not in (None, "train", "val"):
             raise ValueError(f"split={split!r}: choose None (all), 'train' or 'val'")
         self.split, self.strict = split, strict
-        self.category_info = {r["name"]: r for r in read_csv(self.root / "category.csv")}
-        for category in self.categories:
-            if category not in self.category_info:
-                raise ValueError(f"category {category!r} is a column of index.csv but not a row "
-                                 f"of {self.root / 'category.csv'}")
-            if not (self.root / f"c_{category}.csv").is_file():
-                raise FileNotFoundError(f"{self.root / f'c_{category}.csv'} is missing")
-        if not (self.root / "label.csv").is_file():
-            raise FileNotFoundError(f"{self.root / 'label.csv'} is missing")
+        self.category_info = self._check_tables()
         self.rows = [r for r in all_rows if (split is None or r.split == split)
                      and any(r.entries[c] for c in self.categories)]
         if not self.rows:
@@ -139,6 +131,19 @@ class BrodenDataset(RowSource):
             "has_category": Field((len(self.categories),), "bool"),
         }
         self._identity = None
+
+    def _check_tables(self) -> dict[str, dict[str, str]]:
+        """category.csv rows by name; fails early when a table the run needs is missing."""
+        info = {r["name"]: r for r in read_csv(self.root / "category.csv")}
+        for category in self.categories:
+            if category not in info:
+                raise ValueError(f"category {category!r} is a column of index.csv but not a row "
+                                 f"of {self.root / 'category.csv'}")
+            if not (self.root / f"c_{category}.csv").is_file():
+                raise FileNotFoundError(f"{self.root / f'c_{category}.csv'} is missing")
+        if not (self.root / "label.csv").is_file():
+            raise FileNotFoundError(f"{self.root / 'label.csv'} is missing")
+        return info
 
     def __len__(self) -> int:
         return len(self.rows)

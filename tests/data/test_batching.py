@@ -103,3 +103,22 @@ def test_stopping_early_ends_the_threads(array_source):
 def test_defaults_come_from_jax(array_source):
     stream = batches(array_source(np.zeros((5, 1))), 3)
     assert (stream.process_index, stream.process_count) == (0, 1)
+
+
+def test_prefetch_decodes_ahead_while_the_consumer_works(array_source):
+    eager = array_source(np.zeros((30, 1)))
+    stream = iter(batches(eager, 3, process_index=0, process_count=1, num_workers=1,
+                          prefetch=2))
+    next(stream)
+    deadline = time.time() + 5
+    while max(eager.reads) < 8 and time.time() < deadline:  # batches 2 and 3 are read ahead
+        time.sleep(0.01)
+    assert max(eager.reads) >= 8
+    stream.close()
+    lazy = array_source(np.zeros((30, 1)))
+    stream = iter(batches(lazy, 3, process_index=0, process_count=1, num_workers=1,
+                          prefetch=0))
+    next(stream)
+    time.sleep(0.1)
+    assert max(lazy.reads) == 2
+    stream.close()
