@@ -1,0 +1,128 @@
+"""GAN interventions with a segmenter in the loop (PNAS 2020, section 3): removal and insertion.
+
+``segment`` is any function ``images -> (N, K, h, w)`` int multi-label maps (0 = none), called
+on the generator's output (a :class:`~jaxdissect.models.segmenter.segment.Segmenter` fits); a
+pixel shows a concept when any of its K channels carries it.
+
+* :func:`remove_concept_units`: zero the ``k`` units ranked first (by IoU with a concept) for
+  every ``k`` asked, and count the concept's pixels in the segmented output; the fraction left is
+  ``pixels(k) / pixels(0)`` over all samples. Several ``k`` run in one compiled call.
+* insertion: :mod:`.insertion` (it shares the helpers below).
+
+Memory: a chunk of E edits generates and segments ``E x B`` images (B the global batch); the
+segmenter runs outside the generator's compiled call (it may be a jitted function of its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxdissect import sharding
+from jaxdissect.interventions.runner import EditRunner, ablation_edits, layer_width
+from jaxdissect.models.base import Net
+
+Segment = Callable[[jax.Array], jax.Array]
+
+
+@jax.jit
+def _shows(labels: jax.Array, concept: jax.Array) -> jax.Array:
+    """(N, K, h, w) int labels -> (N, h, w) bool: some channel carries ``concept``."""
+    return jnp.any(labels == concept, axis=1)
+
+
+@jax.jit
+def _pixels_per_edit(shows: jax.Array, mask: jax.Array) -> jax.Array:
+    """shows (E, B, h, w) bool, mask (B,) -> (E,) int32 concept pixels over valid samples."""
+    per_sample = shows.sum(axis=(2, 3), dtype=jnp.int32)
+    return (per_sample * mask[None, :].astype(jnp.int32)).sum(axis=1)
+
+
+def _segment_edited(segment: Segment, images: jax.Array, concept: int) -> jax.Array:
+    """Generated images (E, B, H, W, 3) -> (E, B, h, w) bool concept masks."""
+    e, b = images.shape[:2]
+    labels = segment(images.reshape(e * b, *images.shape[2:]))
+    shows = _shows(labels, jnp.int32(concept))
+    return shows.reshape(e, b, *shows.shape[1:])
+
+
+@dataclass(frozen=True)
+class RemovalResult:
+    """``removed`` (n,) numbers of units zeroed; ``pixels`` (n,) int64 concept pixels over all
+    samples; ``fraction`` (n,) = pixels / pixels with nothing removed; ``units`` the ranking."""
+
+    removed: np.ndarray
+    pixels: np.ndarray
+    fraction: np.ndarray
+    units: np.ndarray
+
+
+def remove_concept_units(
+    net: Net,
+    layer: str,
+    ranked_units: Sequence[int],
+    batches: Iterable[Mapping[str, np.ndarray]],
+    segment: Segment,
+    concept: int,
+    *,
+    removed: Sequence[int] | None = None,
+    input_key: str = "z",
+    chunk_size: int = 8,
+    devices: sharding.Devices = None,
+) -> RemovalResult:
+    """Zero the first ``k`` of ``ranked_units`` for each ``k`` in ``removed`` (default 0 ..
+    len(ranked_units)) and count ``concept`` pixels. ``batches``: dicts with ``input_key``
+    (B, Z) latents and ``mask`` (B,) bool; one pass."""
+    ranked = np.asarray(ranked_units, np.int64)
+    ks = np.asarray(range(len(ranked) + 1) if removed is None else removed, np.int64)
+    if ks.size == 0 or ks.min() < 0 or ks.max() > len(ranked):
+        raise ValueError(f"removed counts must be in 0..{len(ranked)} (the ranked units given)")
+    if 0 not in ks:
+        raise ValueError("removed must include 0: the fraction is relative to the unedited output")
+    runner = EditRunner.create(net, devices)
+    sets, chunks = None, None
+    totals: list = []
+    for batch in batches:
+        placed = runner.place(batch)
+        if chunks is None:
+            width = layer_width(net, layer, placed[input_key].shape)[-1]
+            sets = np.zeros((len(ks), width), bool)
+            for row, k in enumerate(ks):
+                sets[row, ranked[:k]] = True
+            chunks = runner.chunks(ablation_edits(layer, sets), chunk_size)
+            totals = [None] * len(chunks)
+        for index, (_, _, chunk) in enumerate(chunks):
+            images, _ = runner.apply_chunk(placed[input_key], chunk)
+            pixels = _pixels_per_edit(_segment_edited(segment, images, concept), placed["mask"])
+            totals[index] = pixels if totals[index] is None else totals[index] + pixels
+    if chunks is None:
+        raise ValueError("remove_concept_units: the batches were empty")
+    counts = np.concatenate([np.asarray(t, np.int64)[:count]
+                             for (_, count, _), t in zip(chunks, sharding.to_host(totals),
+                                                         strict=True)])
+    base = counts[int(np.flatnonzero(ks == 0)[0])]
+    fraction = counts / base if base else np.full(len(counts), np.nan)
+    return RemovalResult(removed=ks, pixels=counts, fraction=fraction, units=ranked)
+
+
+def removal_json(result: RemovalResult, concept_name: str, layer: str,
+                 title: str | None = None) -> dict:
+    """The ``removal_curves`` plot of :mod:`jaxdissect.report.plots` (one curve), plus the
+    pixel counts and the units in the order removed."""
+    if not result.pixels[result.removed == 0].any():
+        raise ValueError(f"the unedited outputs show no {concept_name} pixels, so the fraction "
+                         "left is undefined; use more samples or another concept")
+    return {
+        "kind": "removal_curves",
+        "title": title or f"{layer}: removing the units most aligned with {concept_name}",
+        "layer": layer, "concept": concept_name, "xlabel": f"{concept_name} units removed",
+        "ylabel": f"fraction of {concept_name} pixels left", "x_scale": "linear",
+        "curves": [{"name": concept_name, "removed": [int(k) for k in result.removed],
+                    "accuracy": [float(f) for f in result.fraction],
+                    "pixels": [int(p) for p in result.pixels]}],
+        "units": [int(u) for u in result.units],
+    }

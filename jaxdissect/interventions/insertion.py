@@ -1,0 +1,203 @@
+"""Concept insertion in a GAN, by context (PNAS 2020, section 3: door insertion).
+
+:func:`insert_concept_units` sets the chosen units (e.g. the 20 with the highest IoU with
+``door``) to high values (their 0.995 quantile: :func:`unit_quantiles`, or given) at one
+feature-map cell, for every cell (or the ``locations`` given) and every sample. It counts the
+pixels that show the concept in the segmented output after the insertion and did not before,
+and groups them by the *context*: the label of the unedited output's segmentation at that cell,
+i.e. the most frequent label of channel ``context_channel`` (0: objects, in the merged
+segmenter's layout) among the segmentation pixels the cell covers, ties to the lower label
+(:func:`location_contexts`). Context 0 means "no label".
+
+Each chunk of ``E`` cells runs the generator once per batch with ``Net.apply_edits``, then the
+segmenter on ``E x B`` images (see :mod:`.generator` for the ``segment`` protocol and memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats as scipy_stats
+
+from jaxdissect import sharding
+from jaxdissect.interventions.generator import Segment, _segment_edited, _shows
+from jaxdissect.interventions.runner import EditRunner, layer_width
+from jaxdissect.models.base import Net
+from jaxdissect.models.edits import UnitEdit
+
+
+def unit_quantiles(net: Net, layer: str, batches: Iterable[Mapping[str, np.ndarray]],
+                   q: float = 0.005, *, input_key: str = "z",
+                   devices: sharding.Devices = None) -> np.ndarray:
+    """float32 (U,): each unit's exact ``1 - q`` quantile over every cell of every valid sample
+    (:class:`~jaxdissect.stats.quantile.ExactQuantile`; a few passes, so ``batches`` must be
+    re-iterable: a list or a ``Batches``)."""
+    from jaxdissect.stats.quantile import ExactQuantile
+
+    if iter(batches) is batches:
+        raise ValueError("unit_quantiles streams the data several times; pass re-iterable "
+                         "batches (a list or a Batches), not an iterator")
+    runner = EditRunner.create(net, devices)
+    acts_of = jax.jit(lambda params, x: net.module.apply({"params": params}, x,
+                                                         layers=(layer,))[1][layer])
+    quantile, state, update = None, None, None
+    while True:
+        seen = 0
+        for batch in batches:
+            placed = runner.place(batch)
+            acts = acts_of(runner.net.params, placed[input_key])
+            if quantile is None:
+                quantile = ExactQuantile(num_units=int(acts.shape[-1]), q=q)
+                state, update = quantile.init(), jax.jit(quantile.update)
+            state = update(state, acts, placed["mask"])
+            seen += 1
+        if not seen:
+            raise ValueError("unit_quantiles: no batches")
+        if quantile.done(state):
+            break
+        state = quantile.next_pass(state)
+        if quantile.done(state):
+            break
+    return quantile.finalize(state)
+
+
+def location_contexts(labels: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """int64 (B, h, w): the most frequent label (ties: the lower) of ``labels`` (B, H, W) among
+    the pixels each cell of an (h, w) grid covers (rows ``i*H//h .. max((i+1)*H//h, i*H//h+1)
+    - 1``, columns alike)."""
+    labels = np.asarray(labels)
+    b, height, width = labels.shape
+    h, w = grid
+    out = np.zeros((b, h, w), np.int64)
+    for i in range(h):
+        r0 = i * height // h
+        r1 = max((i + 1) * height // h, r0 + 1)
+        for j in range(w):
+            c0 = j * width // w
+            c1 = max((j + 1) * width // w, c0 + 1)
+            block = labels[:, r0:r1, c0:c1].reshape(b, -1)
+            out[:, i, j] = scipy_stats.mode(block, axis=1, keepdims=False).mode
+    return out
+
+
+def insertion_edits(layer: str, units: Sequence[int], values, locations: np.ndarray,
+                    grid: tuple[int, int], num_units: int) -> dict[str, UnitEdit]:
+    """Stacked edits (one per row of ``locations`` (L, 2)) setting ``units`` to ``values``
+    (scalar or (U,)) at that cell only."""
+    chosen = np.zeros(num_units, np.float32)
+    chosen[np.asarray(units, np.int64)] = 1
+    vals = np.broadcast_to(np.asarray(values, np.float32), (num_units,))
+    where = np.zeros((len(locations), *grid), np.float32)
+    where[np.arange(len(locations)), locations[:, 0], locations[:, 1]] = 1
+    count = len(locations)
+    return {layer: UnitEdit(units=np.tile(chosen, (count, 1)), values=np.tile(vals, (count, 1)),
+                            where=where)}
+
+
+@dataclass(frozen=True)
+class InsertionResult:
+    """Per context label c (index = label number, length = the largest label seen + 1):
+    ``new_pixels`` int64 total new concept pixels after insertions at cells labelled c,
+    ``insertions`` int64 how many insertions that was. ``per_location`` int64 (h, w): new
+    pixels by cell. ``units``: the units inserted; ``values``: float32 (U,) values written."""
+
+    new_pixels: np.ndarray
+    insertions: np.ndarray
+    per_location: np.ndarray
+    units: np.ndarray
+    values: np.ndarray
+
+
+@jax.jit
+def _new_pixels(after: jax.Array, before: jax.Array, mask: jax.Array) -> jax.Array:
+    """after (E, B, h, w), before (B, h, w) bool -> (E, B) int32 new pixels (0 on masked rows)."""
+    new = (after & ~before[None]).sum(axis=(2, 3), dtype=jnp.int32)
+    return new * mask[None, :].astype(jnp.int32)
+
+
+def _check_locations(locations, grid) -> np.ndarray:
+    if locations is None:
+        return np.array([(i, j) for i in range(grid[0]) for j in range(grid[1])], np.int64)
+    locations = np.asarray(locations, np.int64).reshape(-1, 2)
+    bad = (locations < 0).any(axis=1) | (locations >= np.asarray(grid)).any(axis=1)
+    if bad.any():
+        raise ValueError(f"locations {locations[bad].tolist()} are outside the {grid} map")
+    return locations
+
+
+def insert_concept_units(
+    net: Net,
+    layer: str,
+    units: Sequence[int],
+    values,
+    batches: Iterable[Mapping[str, np.ndarray]],
+    segment: Segment,
+    concept: int,
+    *,
+    locations: Sequence[tuple[int, int]] | None = None,
+    context_channel: int = 0,
+    input_key: str = "z",
+    chunk_size: int = 16,
+    devices: sharding.Devices = None,
+) -> InsertionResult:
+    """Insert ``units`` at ``values`` (scalar or (U,) float) at each of ``locations`` (default:
+    every cell of the layer's map) for every sample; see the module docstring. One pass."""
+    runner = EditRunner.create(net, devices)
+    new_pixels = insertions = np.zeros(0, np.int64)
+    chunks = None
+    for batch in batches:
+        placed = runner.place(batch)
+        if chunks is None:
+            h, w, width = layer_width(net, layer, placed[input_key].shape)
+            cells = _check_locations(locations, (h, w))
+            chunks = runner.chunks(insertion_edits(layer, units, values, cells, (h, w), width),
+                                   chunk_size)
+            per_location = np.zeros((h, w), np.int64)
+        before_labels = segment(runner.net(placed[input_key])[0])
+        before = _shows(before_labels, jnp.int32(concept))
+        valid = sharding.to_host(placed["mask"]).astype(bool)
+        contexts = location_contexts(
+            sharding.to_host(before_labels[:, context_channel])[valid], (h, w))
+        for start, count, chunk in chunks:
+            images, _ = runner.apply_chunk(placed[input_key], chunk)
+            new = _new_pixels(_segment_edited(segment, images, concept), before, placed["mask"])
+            new = np.asarray(sharding.to_host(new), np.int64)[:count]
+            here = cells[start:start + count]
+            np.add.at(per_location, (here[:, 0], here[:, 1]), new.sum(axis=1))
+            labels = contexts[:, here[:, 0], here[:, 1]].T.ravel()  # (count * valid,)
+            new_pixels = _add_counts(new_pixels, labels, new[:, valid].ravel())
+            insertions = _add_counts(insertions, labels, np.ones(labels.size, np.int64))
+    if chunks is None:
+        raise ValueError("insert_concept_units: the batches were empty")
+    return InsertionResult(new_pixels, insertions, per_location, np.asarray(units, np.int64),
+                           np.broadcast_to(np.asarray(values, np.float32), (width,)).copy())
+
+
+def _add_counts(total: np.ndarray, labels: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+    """``total`` (int64, grown as needed) plus ``amounts`` summed by ``labels``."""
+    size = max(len(total), int(labels.max(initial=-1)) + 1)
+    grown = np.zeros(size, np.int64)
+    grown[:len(total)] = total
+    np.add.at(grown, labels, amounts.astype(np.int64))
+    return grown
+
+
+def insertion_json(result: InsertionResult, concept_name: str, label_names: Sequence[str],
+                   layer: str, title: str | None = None) -> dict:
+    """The ``insertion_context`` plot of :mod:`jaxdissect.report.plots`: one entry per context
+    that received insertions, plus ``per_location`` (h x w new pixels) and the inserted values."""
+    contexts = [{"label": label_names[c] if c < len(label_names) else str(c), "number": int(c),
+                 "new_pixels": int(result.new_pixels[c]), "locations": int(result.insertions[c])}
+                for c in np.flatnonzero(result.insertions)]
+    return {
+        "kind": "insertion_context", "concept": concept_name, "layer": layer,
+        "title": title or f"Inserting {concept_name} units at {layer}",
+        "units": [int(u) for u in result.units],
+        "values": [float(result.values[u]) for u in result.units],
+        "contexts": contexts,
+        "per_location": result.per_location.tolist(),
+    }
