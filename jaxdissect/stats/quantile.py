@@ -1,0 +1,271 @@
+"""Exact per-unit thresholds: the order statistic at level ``1 - q`` by streaming radix selection.
+
+Unit ``u``'s threshold ``t_u`` is the k-th largest of its ``n`` values over every pixel of every
+valid image, ``k = max(1, ceil(q * n))``, so that ``count(a > t) <= q * n <= count(a >= t)``.
+``q`` is taken as the decimal it prints as (``0.01`` is exactly 1/100), so ``q * n`` is exact.
+
+Radix selection: values are mapped to an order-preserving uint32 key
+(:mod:`jaxdissect.stats.order_key`); pass ``p`` histograms the next ``bits_per_pass[p]`` key bits
+(2048 bins for 11 bits) of the values whose higher bits equal the prefix fixed by the earlier
+passes. Between passes, :meth:`ExactQuantile.next_pass` walks each unit's histogram from the top,
+fixes the bin that holds the k-th largest value and keeps the rank inside it. After 32 bits the
+prefix is the threshold's key: exact, with integer counts only, so results are bit-identical for
+any batch size, device count or merge order. Every pass streams the same data (the driver
+re-reads cached activations); ``next_pass`` checks that each pass saw as many values as pass 0.
+
+Early exit: each pass also keeps the smallest and largest key among its candidates; a unit whose
+candidates are all equal is determined (constant units after pass 0, units whose threshold bin
+holds a single value, such as a ReLU zero, after pass 1), and when every unit is, ``done`` is True
+before the last pass.
+
+Values are upcast to float32 before keying (a bf16 or float16 input gives the threshold of its
+float32 values). ``-0.0`` counts as ``+0.0``. NaN must be rejected upstream: a NaN in a valid row
+sets ``saw_nan`` and ``next_pass`` / ``finalize`` raise. Memory: two int32 words per bin and unit
+(16 MiB for 512 units at 11 bits). On XLA:CPU, keep one device's batch of values under ~32 MiB:
+larger temporaries are mmap'ed afresh by every call and page faults then cost more than counting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from fractions import Fraction
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from jaxdissect.sharding import to_host
+from jaxdissect.stats.order_key import float32_order_key, key_to_float32
+from jaxdissect.stats.wide_count import WideCount, check_batch_count
+
+KEY_BITS = 32
+_ALL_ONES = np.uint32(0xFFFFFFFF)
+
+
+@struct.dataclass
+class QuantileState:
+    """Per-pass state. ``U`` units, ``nb = 2**bits_per_pass[pass_index]`` bins.
+
+    hist: (nb, U) counts of the pass's key digit among candidates (values matching ``prefix``).
+    prefix: (U,) uint32 key bits fixed so far (low bits zero); the full key once determined.
+    determined: (U,) bool, units whose threshold is known.
+    rank: (U,) the rank sought among candidates, from the largest (1-based); 0 during pass 0.
+    cand_min, cand_max: (U,) uint32 smallest / largest candidate key of this pass.
+    seen: () values per unit streamed in this pass; total: () values per unit in pass 0.
+    saw_nan: () bool, a NaN was seen in a valid row.
+    """
+
+    hist: WideCount
+    prefix: jax.Array
+    determined: jax.Array
+    rank: WideCount
+    cand_min: jax.Array
+    cand_max: jax.Array
+    seen: WideCount
+    total: WideCount
+    saw_nan: jax.Array
+    pass_index: int = struct.field(pytree_node=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExactQuantile:
+    """Static configuration (hashable). ``q``: fraction of values above the threshold."""
+
+    num_units: int
+    q: float = 0.01
+    bits_per_pass: tuple[int, ...] = (11, 11, 10)
+
+    def __post_init__(self):
+        object.__setattr__(self, "bits_per_pass", tuple(int(b) for b in self.bits_per_pass))
+        if self.num_units < 1:
+            raise ValueError(f"num_units={self.num_units}: need at least one unit")
+        if not 0.0 <= self.q <= 1.0:
+            raise ValueError(f"q={self.q}: the fraction of values above the threshold is in [0, 1]")
+        if sum(self.bits_per_pass) != KEY_BITS or not all(1 <= b <= 16 for b in self.bits_per_pass):
+            raise ValueError(
+                f"bits_per_pass={self.bits_per_pass}: the bits must sum to 32, each from 1 to 16"
+            )
+
+    @property
+    def num_passes(self) -> int:
+        return len(self.bits_per_pass)
+
+    def rank_of(self, n: int) -> int:
+        """k = max(1, ceil(q * n)): the threshold is the k-th largest of n values."""
+        return max(1, math.ceil(Fraction(repr(float(self.q))) * n))
+
+    def init(self) -> QuantileState:
+        """The state for pass 0."""
+        u = self.num_units
+        return self._pass_state(
+            0,
+            prefix=np.zeros(u, np.uint32),
+            determined=np.zeros(u, bool),
+            rank=np.zeros(u, np.int64),
+            total=0,
+        )
+
+    def _pass_state(self, pass_index, prefix, determined, rank, total) -> QuantileState:
+        u = self.num_units
+        bins = 1 << self.bits_per_pass[pass_index] if pass_index < self.num_passes else 0
+        return QuantileState(
+            hist=WideCount.zeros((bins, u)),
+            prefix=jnp.asarray(prefix, jnp.uint32),
+            determined=jnp.asarray(determined, bool),
+            rank=WideCount.from_int64(rank),
+            cand_min=jnp.full((u,), _ALL_ONES, jnp.uint32),
+            cand_max=jnp.zeros((u,), jnp.uint32),
+            seen=WideCount.zeros(()),
+            total=WideCount.from_int64(np.int64(total)),
+            saw_nan=jnp.zeros((), bool),
+            pass_index=pass_index,
+        )
+
+    def _digit_layout(self, pass_index: int) -> tuple[int, int, int]:
+        """(bits, shift of the digit, mask of the fixed high bits) for a pass."""
+        fixed = sum(self.bits_per_pass[:pass_index])
+        bits = self.bits_per_pass[pass_index]
+        high_mask = (0xFFFFFFFF << (KEY_BITS - fixed)) & 0xFFFFFFFF if fixed else 0
+        return bits, KEY_BITS - fixed - bits, high_mask
+
+    def update(self, state: QuantileState, x: jax.Array, mask: jax.Array) -> QuantileState:
+        """Count a batch. ``x`` (B, ..., U) float32/bf16/float16, ``mask`` (B,) bool. Jittable."""
+        p = state.pass_index
+        if p >= self.num_passes:
+            raise ValueError("ExactQuantile.update: every pass is done; call finalize()")
+        values = _as_batch_of_units(x, mask, self.num_units)
+        batch, spatial, units = values.shape
+        check_batch_count(batch * spatial, "ExactQuantile.update")
+        bits, shift, high_mask = self._digit_layout(p)
+        key = float32_order_key(values)
+        candidate = jnp.broadcast_to(mask[:, None, None], key.shape)
+        if high_mask:
+            candidate = candidate & ((key & jnp.uint32(high_mask)) == state.prefix)
+        digit = ((key >> shift) & jnp.uint32((1 << bits) - 1)).astype(jnp.int32)
+        # Flat bin-major index: the histogram is (nb, U) so that the last (unit) axis of the
+        # values walks along memory; non-candidates point past the end and are dropped.
+        size = (1 << bits) * units  # (negative indices would wrap around, not drop)
+        index = jnp.where(candidate, digit * units + jnp.arange(units, dtype=jnp.int32), size)
+        counts = jnp.zeros((size,), jnp.int32).at[index.reshape(-1)].add(1, mode="drop")
+        cand_max = jnp.where(candidate, key, jnp.uint32(0)).max(axis=(0, 1))
+        cand_min = jnp.where(candidate, key, _ALL_ONES).min(axis=(0, 1))
+        nan_rows = jnp.isnan(values.max(axis=(1, 2)).astype(jnp.float32)) & mask
+        return state.replace(
+            hist=state.hist.add(counts.reshape(1 << bits, units)),
+            cand_min=jnp.minimum(state.cand_min, cand_min),
+            cand_max=jnp.maximum(state.cand_max, cand_max),
+            seen=state.seen.add(jnp.sum(mask, dtype=jnp.int32) * spatial),
+            saw_nan=state.saw_nan | jnp.any(nan_rows),
+        )
+
+    def merge(self, a: QuantileState, b: QuantileState) -> QuantileState:
+        """Combine two states of the same pass (disjoint data); exact and order-free."""
+        if a.pass_index != b.pass_index:
+            raise ValueError(f"cannot merge states of passes {a.pass_index} and {b.pass_index}")
+        return a.replace(
+            hist=a.hist.merge(b.hist),
+            cand_min=jnp.minimum(a.cand_min, b.cand_min),
+            cand_max=jnp.maximum(a.cand_max, b.cand_max),
+            seen=a.seen.merge(b.seen),
+            saw_nan=a.saw_nan | b.saw_nan,
+        )
+
+    def next_pass(self, state: QuantileState) -> QuantileState:
+        """Host side, between passes: fix each unit's next key digit; returns the next pass's state.
+
+        After the last pass (or once every unit is determined) the state is final; calling
+        ``next_pass`` on a final state returns it unchanged.
+        """
+        p = state.pass_index
+        if p >= self.num_passes:
+            return state
+        self._check_clean(state)
+        seen = int(state.seen.to_numpy())
+        if p == 0:
+            if seen == 0:
+                raise ValueError("ExactQuantile: pass 0 saw no valid values (all rows masked?)")
+            total, rank = seen, np.full(self.num_units, self.rank_of(seen), np.int64)
+        else:
+            total, rank = int(state.total.to_numpy()), state.rank.to_numpy()
+            if seen != total:
+                raise ValueError(
+                    f"ExactQuantile: pass {p} saw {seen} values per unit but pass 0 saw {total}; "
+                    "every pass must stream the same images"
+                )
+        prefix, determined, cand_min, cand_max = (
+            np.asarray(a) for a in to_host((state.prefix, state.determined, state.cand_min,
+                                           state.cand_max))
+        )
+        open_units = ~determined
+        bits, shift, _ = self._digit_layout(p)
+        hist = state.hist.to_numpy()[:, open_units]
+        digit, rank_in_bin = _select_digit(hist, rank[open_units], p)
+        prefix, rank = prefix.copy(), rank.copy()
+        prefix[open_units] |= (digit.astype(np.uint32) << np.uint32(shift))
+        rank[open_units] = rank_in_bin
+        # A unit whose candidates were all equal has that value as threshold (early exit).
+        single_valued = open_units & (cand_min == cand_max)
+        prefix[single_valued] = cand_max[single_valued]
+        determined = determined | single_valued | (p + 1 == self.num_passes)
+        next_index = self.num_passes if determined.all() else p + 1
+        return self._pass_state(next_index, prefix, determined, rank, total)
+
+    def done(self, state: QuantileState) -> bool:
+        """True when :meth:`finalize` can answer: all units determined or the last pass streamed."""
+        if state.pass_index >= self.num_passes:
+            return True
+        if state.pass_index < self.num_passes - 1:
+            return False
+        total = int(state.total.to_numpy())
+        return total > 0 and int(state.seen.to_numpy()) == total
+
+    def finalize(self, state: QuantileState) -> np.ndarray:
+        """Float32 (U,) thresholds. Raises unless :meth:`done`."""
+        if not self.done(state):
+            raise ValueError(
+                f"ExactQuantile.finalize: {self.num_passes} passes over the data are needed and "
+                f"this state is in pass {state.pass_index}; stream the data again after next_pass()"
+            )
+        if state.pass_index < self.num_passes:
+            state = self.next_pass(state)
+        return key_to_float32(np.asarray(to_host(state.prefix)))
+
+    def _check_clean(self, state: QuantileState) -> None:
+        if bool(to_host(state.saw_nan)):
+            raise ValueError(
+                "ExactQuantile: NaN activations in valid rows; a threshold over NaN is undefined. "
+                "Check the model and inputs (or mask those images)"
+            )
+
+
+def _as_batch_of_units(x: jax.Array, mask: jax.Array, num_units: int) -> jax.Array:
+    """Check shapes; (B, ..., U) -> (B, S, U) in the input dtype."""
+    x = jnp.asarray(x)
+    if x.ndim < 2 or x.shape[-1] != num_units:
+        raise ValueError(
+            f"expected values of shape (batch, ..., {num_units}) with units last, got {x.shape}"
+        )
+    if tuple(mask.shape) != (x.shape[0],):
+        raise ValueError(f"mask shape {tuple(mask.shape)} does not match batch {x.shape[0]}")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise ValueError(f"values must be floating point, got {x.dtype}")
+    return x.reshape(x.shape[0], -1, num_units)
+
+
+def _select_digit(hist: np.ndarray, rank: np.ndarray, pass_index: int):
+    """Walk (nb, U) int64 histograms from the top: the bin holding the rank-th largest, per unit.
+
+    Returns (digit (U,), rank within that bin (U,)).
+    """
+    from_top = np.cumsum(hist[::-1], axis=0)
+    if np.any(from_top[-1] < rank):
+        raise ValueError(
+            f"ExactQuantile: pass {pass_index} found fewer candidates than earlier passes counted; "
+            "every pass must stream the same images"
+        )
+    first = np.argmax(from_top >= rank[None, :], axis=0)
+    digit = hist.shape[0] - 1 - first
+    above = from_top[first, np.arange(hist.shape[1])] - hist[digit, np.arange(hist.shape[1])]
+    return digit, rank - above
