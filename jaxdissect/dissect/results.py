@@ -35,31 +35,7 @@ import numpy as np
 from jaxdissect.dissect.concepts import ConceptVocabulary
 from jaxdissect.dissect.labels import UnitLabels, assign_labels, compute_iou, detector_counts
 from jaxdissect.dissect.presets import DissectConfig
-
-
-@dataclass(frozen=True)
-class Counts:
-    """Integer counts behind the IoU (int64): inter (U, C), unit_area (U,), concept_area (C,),
-    unit_area_by_category (U, ncat) or None, num_images counted."""
-
-    inter: np.ndarray
-    unit_area: np.ndarray
-    concept_area: np.ndarray
-    unit_area_by_category: np.ndarray | None
-    num_images: int
-
-    @classmethod
-    def from_stats(cls, result) -> Counts:
-        """From a ``jaxdissect.stats`` counts result (any object with these attributes)."""
-        by_category = getattr(result, "unit_area_by_category", None)
-        return cls(
-            inter=np.asarray(result.inter, np.int64),
-            unit_area=np.asarray(result.unit_area, np.int64),
-            concept_area=np.asarray(result.concept_area, np.int64),
-            unit_area_by_category=None if by_category is None else np.asarray(by_category,
-                                                                               np.int64),
-            num_images=int(getattr(result, "num_images", -1)),
-        )
+from jaxdissect.stats.counts import CountsResult
 
 
 @dataclass(frozen=True)
@@ -76,7 +52,7 @@ class LayerResult:
     config: DissectConfig
     vocabulary: ConceptVocabulary
     thresholds: np.ndarray
-    counts: Counts
+    counts: CountsResult
     iou: np.ndarray
     labels: UnitLabels
     topk_values: np.ndarray
@@ -95,8 +71,8 @@ class LayerResult:
 
 def build_layer_result(layer, config, vocabulary, thresholds, counts, topk, num_images,
                        act_size, seg_size) -> LayerResult:
-    """Compute IoU and labels from finished statistics. ``topk`` = (values, indices)."""
-    counts = counts if isinstance(counts, Counts) else Counts.from_stats(counts)
+    """Compute IoU and labels from finished statistics (``counts`` a
+    :class:`~jaxdissect.stats.counts.CountsResult`, ``topk`` = (values, indices))."""
     iou = compute_iou(counts, config.iou_rule, vocabulary)
     return LayerResult(
         layer=layer, config=config, vocabulary=vocabulary,
@@ -203,7 +179,7 @@ def load_result(folder: str | Path) -> LayerResult:
     vocabulary = ConceptVocabulary.from_csv(folder / "concepts.csv")
     load = lambda name: np.load(folder / f"{name}.npy")
     by_category = folder / "unit_area_by_category.npy"
-    counts = Counts(load("inter"), load("unit_area"), load("concept_area"),
+    counts = CountsResult(load("inter"), load("unit_area"), load("concept_area"),
                     np.load(by_category) if by_category.exists() else None,
                     int(report["num_images"]))
     iou = load("iou")

@@ -1,0 +1,199 @@
+"""The passes of a dissection: per-layer statistic states and the jitted steps that update them.
+
+Pass 0 sees every image once: top-k (spatial max of the raw activation) and the first radix
+pass of the exact quantile over the *upsampled* activation. Later quantile passes narrow the
+threshold over the same data, and a last pass counts intersections with ``a > t`` (strict).
+
+Steps run on global arrays whose batch axis is split over the mesh; statistic states are
+replicated (XLA inserts the cross-device sums, which are integer and therefore exact in any
+order: the results are bit-identical for any device count and batch size). Host batches are
+placed with :func:`jaxdissect.sharding.shard_batch`, so on several hosts each process feeds
+its own rows.
+
+The steps are module-level jitted functions of a hashable :class:`StepPlan`, so dissections
+with the same layers, shapes, settings and mesh reuse their compiled code.
+
+A *source* is a callable returning a fresh iterator of host batches
+``{"acts": {layer: (b, h, w, U)}, "seg": (b, K, H, W) int, "mask": (b,) bool, ...}`` (this
+process's rows), e.g. an :class:`~jaxdissect.dissect.cache.ActivationCache`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxdissect import sharding
+from jaxdissect.dissect.presets import DissectConfig
+from jaxdissect.dissect.progress import Progress
+from jaxdissect.dissect.upsample import upsample
+from jaxdissect.stats.counts import IoUCounts
+from jaxdissect.stats.quantile import ExactQuantile
+from jaxdissect.stats.topk import TopK
+
+Source = Callable[[], Iterable[dict]]
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """What the compiled steps depend on. ``units[i]`` is the unit count of ``layers[i]``."""
+
+    layers: tuple[str, ...]
+    units: tuple[int, ...]
+    seg_size: tuple[int, int]
+    config: DissectConfig
+    mesh: jax.sharding.Mesh
+
+    def quantile(self, layer: str) -> ExactQuantile:
+        return ExactQuantile(self.units[self.layers.index(layer)], q=self.config.quantile)
+
+    def topk(self, layer: str) -> TopK:
+        return TopK(self.units[self.layers.index(layer)], k=self.config.topk)
+
+    def upsampled(self, maps: jax.Array) -> jax.Array:
+        return upsample(maps, self.seg_size, self.config.upsample)
+
+    def replicate(self, tree):
+        return jax.lax.with_sharding_constraint(tree, sharding.replicated(self.mesh))
+
+
+def first_update(plan: StepPlan, states, acts, mask, index):
+    """Pass 0 on one global batch (traced); returns (states, per-layer non-finite flags,
+    number of valid images)."""
+    quantile, topk, nonfinite = {}, {}, {}
+    for l in plan.layers:
+        maps = acts[l]
+        peak = jnp.max(maps.astype(jnp.float32), axis=(1, 2))
+        topk[l] = plan.topk(l).update(states["topk"][l], peak, index, mask)
+        quantile[l] = plan.quantile(l).update(states["quantile"][l], plan.upsampled(maps), mask)
+        nonfinite[l] = jnp.any(~jnp.isfinite(maps) & mask[:, None, None, None])
+    new = plan.replicate({"quantile": quantile, "topk": topk})
+    return new, nonfinite, jnp.sum(mask.astype(jnp.int32))
+
+
+_first_step = jax.jit(first_update, static_argnums=0)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _quantile_step(plan: StepPlan, active: tuple[str, ...], states, acts, mask):
+    new = {l: plan.quantile(l).update(states[l], plan.upsampled(acts[l]), mask) for l in active}
+    return plan.replicate(new)
+
+
+@functools.lru_cache(maxsize=32)
+def _counter(units: int, num_concepts: int, category_of: tuple[int, ...] | None) -> IoUCounts:
+    categories = None if category_of is None else np.asarray(category_of)
+    return IoUCounts(units, num_concepts, category_of=categories)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _counts_step(plan: StepPlan, num_concepts, category_of, states, acts, seg, mask, thresholds):
+    new = {}
+    for l, units in zip(plan.layers, plan.units, strict=True):
+        on = plan.upsampled(acts[l]) > thresholds[l][None, None, None, :]
+        new[l] = _counter(units, num_concepts, category_of).update(states[l], on, seg, mask)
+    return plan.replicate(new)
+
+
+class LayerStatistics:
+    """Streaming statistics of several layers over one data set.
+
+    ``unit_maps``: layer -> (h, w, U) of its activation; ``seg_size``: (H, W) of the concept grid.
+    """
+
+    def __init__(self, config: DissectConfig, unit_maps: Mapping[str, tuple[int, int, int]],
+                 seg_size: tuple[int, int], mesh: jax.sharding.Mesh, progress: Progress):
+        self.plan = StepPlan(tuple(unit_maps), tuple(int(s[2]) for s in unit_maps.values()),
+                             tuple(int(s) for s in seg_size), config, mesh)
+        self.layers, self.seg_size, self.mesh = self.plan.layers, self.plan.seg_size, mesh
+        self.act_sizes = {l: tuple(s[:2]) for l, s in unit_maps.items()}
+        self.progress = progress
+        self.quantile = {l: self.plan.quantile(l) for l in self.layers}
+        self.topk = {l: self.plan.topk(l) for l in self.layers}
+        self.states = sharding.replicate(mesh, {
+            "quantile": {l: self.quantile[l].init() for l in self.layers},
+            "topk": {l: self.topk[l].init() for l in self.layers},
+        })
+        self.num_images = 0
+
+    def record_first(self, nonfinite: Mapping[str, np.ndarray], images: int, where: str) -> None:
+        """Host-side bookkeeping of one pass-0 batch (after its outputs were fetched)."""
+        bad = [l for l in self.layers if bool(nonfinite[l])]
+        if bad:
+            raise ValueError(
+                f"NaN or inf activations in layer(s) {bad} ({where}); check the model's inputs "
+                "and weights (dissection needs finite activations)"
+            )
+        self.num_images += int(images)
+
+    def first_pass(self, source: Source, total: int | None) -> None:
+        """Pass 0 from already computed activations (no model to run)."""
+        self.progress.start("pass 1", total)
+        pending = None
+        for position, batch in enumerate(source()):
+            device = self._place(batch, ("acts", "mask", "index"))
+            self.states, nonfinite, images = _first_step(
+                self.plan, self.states, device["acts"], device["mask"], device["index"])
+            if pending is not None:  # check the previous batch while this one computes
+                self.record_first(*sharding.to_host(pending), f"batch {position - 1}")
+            pending = (nonfinite, images)
+            self.progress.advance(self._images(batch))
+        if pending is not None:
+            self.record_first(*sharding.to_host(pending), f"batch {position}")
+        self.progress.end()
+
+    @staticmethod
+    def _images(batch: dict) -> int:
+        return int(np.sum(batch["mask"])) * jax.process_count()
+
+    def _place(self, batch: dict, keys: tuple[str, ...]) -> dict:
+        return sharding.shard_batch(self.mesh, {k: batch[k] for k in keys})
+
+    def quantile_passes(self, source: Source, total: int | None) -> dict[str, np.ndarray]:
+        """Finish the radix selection (pass 0 done) over ``source``; thresholds float32 (U,)."""
+        states = sharding.to_host(self.states["quantile"])
+        for p in range(1, max(q.num_passes for q in self.quantile.values()) + 1):
+            states = {l: self.quantile[l].next_pass(states[l]) for l in self.layers}
+            active = tuple(l for l in self.layers if not self.quantile[l].done(states[l]))
+            if not active:
+                break
+            placed = sharding.replicate(self.mesh, {l: states[l] for l in active})
+            self.progress.start(f"threshold pass {p + 1}", total)
+            for batch in source():
+                device = self._place(batch, ("acts", "mask"))
+                acts = {l: device["acts"][l] for l in active}
+                placed = _quantile_step(self.plan, active, placed, acts, device["mask"])
+                self.progress.advance(self._images(batch))
+            states.update(sharding.to_host(placed))
+            self.progress.end()
+        return {l: np.asarray(self.quantile[l].finalize(states[l]), np.float32)
+                for l in self.layers}
+
+    def count(self, source: Source, thresholds: Mapping[str, np.ndarray], num_concepts: int,
+              category_of: np.ndarray | None, total: int | None) -> dict:
+        """The intersection pass; returns layer -> CountsResult (numpy int64)."""
+        categories = None if category_of is None else tuple(int(c) for c in category_of)
+        counters = {l: _counter(u, num_concepts, categories)
+                    for l, u in zip(self.layers, self.plan.units, strict=True)}
+        states = sharding.replicate(self.mesh, {l: c.init() for l, c in counters.items()})
+        placed_thresholds = sharding.replicate(
+            self.mesh, {l: np.asarray(thresholds[l], np.float32) for l in self.layers})
+        self.progress.start("intersection pass", total)
+        for batch in source():
+            device = self._place(batch, ("acts", "seg", "mask"))
+            states = _counts_step(self.plan, num_concepts, categories, states, device["acts"],
+                                  device["seg"], device["mask"], placed_thresholds)
+            self.progress.advance(self._images(batch))
+        self.progress.end()
+        states = sharding.to_host(states)
+        return {l: counters[l].finalize(states[l]) for l in self.layers}
+
+    def top_images(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """layer -> (values float32 (U, k), dataset indices int64 (U, k))."""
+        states = sharding.to_host(self.states["topk"])
+        return {l: self.topk[l].finalize(states[l]) for l in self.layers}
