@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from jaxdissect import sharding
@@ -141,6 +142,9 @@ def dissect_arrays(
     count) must be a multiple of the device count. Returns the :class:`LayerResult`.
     """
     config = config or get_config()
+    if jax.process_count() > 1:
+        raise ValueError("dissect_arrays runs in one process; for several hosts use "
+                         "jaxdissect.dissect.driver.dissect with each host's rows")
     if out is not None:
         check_destination(out, force)
     acts, segs = _open(acts, "ACTS"), _open(segs, "SEGS")
