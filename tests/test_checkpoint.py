@@ -80,3 +80,20 @@ def test_load_errors(tmp_path):
     (bad / "meta.json").write_text(json.dumps({"arch": "lenet", "sizes": {}}))
     with pytest.raises(ValueError, match="unknown architecture 'lenet'; known.*vgg16"):
         load(bad)
+
+
+def test_loaded_net_runs_on_a_batch_sharded_over_devices(tmp_path, devices):
+    from jaxdissect.sharding import make_mesh, replicate, shard_batch
+
+    module = AlexNet(num_classes=3, pool5_size=1)
+    meta = {"arch": "alexnet", "sizes": {"num_classes": 3, "pool5_size": 1}}
+    net = load(save_model(tmp_path / "m", random_params(module, 67, 3), meta))
+    x = np.random.default_rng(2).standard_normal((16, 67, 67, 3)).astype(np.float32)
+    out, acts = net(x, layers=["conv2"])
+    mesh = make_mesh(devices)
+    net.params = replicate(mesh, net.params)
+    out_s, acts_s = net(shard_batch(mesh, x), layers=["conv2"])
+    assert len(out_s.sharding.device_set) == len(devices)
+    np.testing.assert_allclose(np.asarray(out_s), np.asarray(out), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(acts_s["conv2"]), np.asarray(acts["conv2"]),
+                               rtol=1e-5, atol=1e-5)
