@@ -4,10 +4,13 @@ A converted model is a folder::
 
     DEST/params/     orbax checkpoint of the Flax params (float32 numpy arrays)
     DEST/meta.json   {"arch", "sizes", "normalization", "default_layer", "layers",
-                      "source": {"name", "sha256"}, "jaxdissect_version", "format_version"}
+                      "source": {"name", "sha256"}, "jaxdissect_version", "format_version",
+                      "arch_module"}
 
 written by :func:`save_model` (``jaxdissect convert`` calls it) into a temporary folder beside
 DEST that is renamed into place, so a DEST folder is complete or absent, never half written.
+``arch_module`` names the module that registers the architecture; :func:`load` imports it, so
+architectures registered outside ``jaxdissect.models`` load too.
 
 :func:`save_tree` / :func:`restore_tree` work for any pytree of arrays (params, statistic
 states of a resumable run). Orbax wants absolute paths (we resolve them) and saves
@@ -17,6 +20,7 @@ checkpoint does not depend on the devices that wrote it.
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import tempfile
@@ -81,6 +85,8 @@ def save_model(dest: str | Path, params: Any, meta: Mapping[str, Any], force: bo
     try:
         save_tree(tmp / PARAMS_DIR, params)
         full_meta = {"format_version": FORMAT_VERSION, **meta}
+        if "arch" in meta and "arch_module" not in meta:
+            full_meta["arch_module"] = get_arch(meta["arch"]).build.__module__
         (tmp / META_FILE).write_text(json.dumps(full_meta, indent=2) + "\n")
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old")
@@ -124,6 +130,12 @@ def load(dest: str | Path, dtype: Any = jnp.float32) -> Net:
     are placed on the default device.
     """
     meta = read_meta(dest)
+    if meta.get("arch_module"):
+        try:
+            importlib.import_module(meta["arch_module"])  # registers the architecture
+        except ImportError as err:
+            raise ValueError(f"{dest}: architecture {meta['arch']!r} is defined in "
+                             f"{meta['arch_module']}, which cannot be imported ({err})") from err
     spec = get_arch(meta["arch"])
     module = spec.make_module(meta["sizes"], dtype)
     params = jax.device_put(restore_tree(Path(dest).absolute() / PARAMS_DIR))

@@ -1,6 +1,7 @@
 """Orbax save / restore, atomic model folders and ``load`` (with its errors)."""
 
 import json
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -97,3 +98,23 @@ def test_loaded_net_runs_on_a_batch_sharded_over_devices(tmp_path, devices):
     np.testing.assert_allclose(np.asarray(out_s), np.asarray(out), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(np.asarray(acts_s["conv2"]), np.asarray(acts["conv2"]),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_arch_module_is_recorded_and_imported(tmp_path, monkeypatch):
+    import jaxdissect.models
+    from jaxdissect.models import registry
+
+    module = AlexNet(num_classes=2, pool5_size=1)
+    meta = {"arch": "alexnet", "sizes": {"num_classes": 2, "pool5_size": 1}}
+    dest = save_model(tmp_path / "m", random_params(module, 67), meta)
+    assert read_meta(dest)["arch_module"] == "jaxdissect.models.alexnet"
+    # an architecture registered by a module outside jaxdissect.models: load imports it
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "_discovered", True)
+    monkeypatch.delitem(sys.modules, "jaxdissect.models.alexnet")  # restored afterwards
+    monkeypatch.delattr(jaxdissect.models, "alexnet")
+    assert load(dest).meta["arch"] == "alexnet"
+    missing = json.loads((dest / "meta.json").read_text()) | {"arch_module": "nowhere.models"}
+    (dest / "meta.json").write_text(json.dumps(missing))
+    with pytest.raises(ValueError, match="defined in nowhere.models, which cannot be imported"):
+        load(dest)
