@@ -24,8 +24,11 @@ Adding a family takes one call at the bottom of its model module, for example::
         normalization=lambda sizes: None, default_layer="layer4",
         converter="ports.proggan:convert", detector="ports.proggan:matches"))
 
-Every module of the ``jaxdissect.models`` package is imported on the first lookup, so a new
-module that calls ``register_arch`` is found without editing this file.
+Every module and subpackage of ``jaxdissect.models`` is imported on the first lookup, so a new
+module that calls ``register_arch`` is found without editing this file (a subpackage registers
+from its ``__init__``). An architecture registered by a module elsewhere is known once that
+module is imported; model folders record it (``meta.json`` ``arch_module``) and
+``jaxdissect.load`` imports it.
 """
 
 from __future__ import annotations
