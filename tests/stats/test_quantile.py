@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from stats_streaming import assert_same_state, host_leaves, stream
 
+from jaxdissect.stats import quantile
 from jaxdissect.stats.quantile import ExactQuantile
 from jaxdissect.stats.wide_count import WideCount
 
@@ -131,19 +132,32 @@ def test_merge_is_associative_and_commutative(rng):
     np.testing.assert_array_equal(q.finalize(state), oracle(x.reshape(-1, UNITS), 0.01))
 
 
-def test_early_exit_when_every_unit_is_single_valued(rng):
+def test_single_valued_units_and_the_pass_protocol(rng):
     x = np.zeros((7,) + SHAPE[1:], np.float32)
     x[..., 1] = 2.5
     x[..., 2] = np.where(rng.random(x.shape[:-1]) < 0.5, -0.0, 0.0)
     x[..., 3:] = -7.0
-    t, passes = run(ExactQuantile(UNITS), x)
-    assert len(passes) == 1
+    q = ExactQuantile(UNITS)
+    state = q.init()
+    for p in range(q.num_passes):
+        assert not q.done(state)
+        state = stream(q.update, state, (x,), 4)
+        assert q.done(state) == (p == q.num_passes - 1)
+        state = q.next_pass(state)
+    assert q.done(state) and q.next_pass(state) is state
+    t = q.finalize(state)
     np.testing.assert_array_equal(t, [0.0, 2.5, 0.0] + [-7.0] * (UNITS - 3))
-    # ReLU-like units (zero at the 10% level) are settled by pass 1 instead of pass 2.
-    relu = np.zeros((7,) + SHAPE[1:], np.float32)
-    relu[0, 0, 0] = 5.0
-    t, passes = run(ExactQuantile(UNITS, q=0.1), relu)
-    assert len(passes) == 2 and np.all(t == 0.0)
+    assert not np.any(np.signbit(t[[0, 2]]))
+
+
+def test_large_batches_are_counted_in_spatial_chunks(rng, monkeypatch):
+    monkeypatch.setattr(quantile, "CHUNK_ABOVE", 100)
+    monkeypatch.setattr(quantile, "CHUNK_SIZE", 2 * 4 * UNITS)  # (4 images of 20 px) -> 10 chunks
+    q = ExactQuantile(UNITS, bits_per_pass=(10, 11, 11))  # a config no other test compiles
+    x = unit_mix(rng, SHAPE)
+    for devices in (1, 8):
+        t, _ = run(q, x, batch_size=4 * devices, devices=devices)
+        np.testing.assert_array_equal(t, oracle(x.reshape(-1, UNITS), 0.01))
 
 
 def test_counts_past_int32_carry_exactly(rng):
