@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -39,9 +41,11 @@ class TinyClassifier(nn.Module):
         return out, acts
 
 
+@functools.cache
 def tiny_classifier(num_classes: int = 5, size: int = 8, seed: int = 0) -> Net:
     module = TinyClassifier(num_classes)
-    params = jax.jit(module.init)(jax.random.PRNGKey(seed), jnp.zeros((1, size, size, 3)))["params"]
+    variables = jax.jit(module.init)(jax.random.PRNGKey(seed), jnp.zeros((1, size, size, 3)))
+    params = variables["params"]
     return Net(module=module, params=params)
 
 

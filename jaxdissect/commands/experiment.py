@@ -1,0 +1,129 @@
+"""``jaxdissect experiment NAME ...``: the paper's intervention experiments, written as JSON.
+
+NAME is ``ablation`` (classifier unit importance and removal curves), ``removal`` (zero a GAN's
+concept units), ``insertion`` (insert a GAN's concept units at every location, by context) or
+``adversarial`` (targeted Carlini-Wagner attacks and unit peak changes). Each parses its options
+and calls one function of :mod:`jaxdissect.interventions.experiments`; ``--out`` receives the
+JSON (put it in ``RESULTS/experiments/`` for ``jaxdissect report`` to draw it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+NAMES = ("ablation", "removal", "insertion", "adversarial")
+
+
+def _data_options(pairs: list[str]) -> dict:
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--data-option {pair!r}: expected KEY=VALUE, e.g. resize=256")
+        options[key] = int(value) if value.lstrip("-").isdigit() else value
+    return options
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model folder (jaxdissect convert)")
+    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--batch-size", type=int, default=None, help="images or latents per step")
+    parser.add_argument("--devices", type=int, default=None, help="number of devices to use")
+
+
+def _classifier(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--layer", required=True, help="layer whose units are studied")
+    parser.add_argument("--data", required=True,
+                        help="labelled images, e.g. folder:PATH or tfds:places365_small:train")
+    parser.add_argument("--data-option", action="append", metavar="KEY=VALUE",
+                        help="data source option, e.g. resize=256 (repeatable)")
+
+
+def _generative(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dissection", required=True,
+                        help="dissection layer folder (iou.npy, concepts.csv); its layer is used")
+    parser.add_argument("--concept", required=True, help="concept name (or number)")
+    parser.add_argument("--segmenter", required=True, help="converted UPerNet folder")
+    parser.add_argument("--colornet", default=None, help="converted colour model folder")
+    parser.add_argument("--samples", type=int, default=1000, help="latents z (1000)")
+    parser.add_argument("--seed", type=int, default=1, help="latent draw seed (1)")
+    parser.add_argument("--chunk", type=int, default=None, help="edits per compiled call")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "experiment", help="ablation, GAN removal/insertion and adversarial experiments",
+        description="Run one intervention experiment and write its result as JSON.")
+    names = parser.add_subparsers(dest="experiment", metavar="NAME", required=True)
+    p = names.add_parser("ablation", help="unit importance per class and removal curves")
+    _common(p)
+    _classifier(p)
+    p.add_argument("--eval-data", default=None,
+                   help="data the removals are evaluated on (default: --data)")
+    p.add_argument("--classes", required=True, help="comma-separated class names or numbers")
+    p.add_argument("--sizes", default="1,2,3,4,5,20,64,128,256", help="units removed per set")
+    p.add_argument("--keep", type=int, default=20, help="complement: keep only the top K (20)")
+    p.add_argument("--chunk", type=int, default=32, help="ablations per compiled call (32)")
+    p = names.add_parser("removal", help="zero a GAN's concept units; concept pixels left")
+    _common(p)
+    _generative(p)
+    p.add_argument("--max-units", type=int, default=30, help="remove 0..K units (30)")
+    p = names.add_parser("insertion", help="insert a GAN's concept units, by context")
+    _common(p)
+    _generative(p)
+    p.add_argument("--units", type=int, default=20, help="units inserted (20)")
+    p.add_argument("--quantile", type=float, default=0.995, help="value inserted (0.995)")
+    p.add_argument("--quantile-samples", type=int, default=1000, help="latents for it (1000)")
+    p.add_argument("--context-channel", type=int, default=0, help="segmentation channel (0)")
+    p = names.add_parser("adversarial", help="targeted CW-L2 attacks and unit peak changes")
+    _common(p)
+    _classifier(p)
+    p.add_argument("--source", required=True, help="class of the attacked images")
+    p.add_argument("--target", required=True, help="class the attack aims at")
+    p.add_argument("--images", type=int, default=100, help="images attacked (100)")
+    p.add_argument("--steps", type=int, default=100, help="Adam steps per round (100)")
+    p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (0.01)")
+    p.add_argument("--c", type=float, default=1.0, help="initial constant c (1)")
+    p.add_argument("--search-steps", type=int, default=1, help="binary search rounds (1)")
+    p.add_argument("--dissection", default=None, help="layer folder naming the units")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from jaxdissect.interventions import experiments
+
+    batch = {} if args.batch_size is None else {"batch_size": args.batch_size}
+    chunk = {} if getattr(args, "chunk", None) is None else {"chunk_size": args.chunk}
+    if args.experiment == "ablation":
+        result = experiments.ablation_experiment(
+            args.model, args.layer, args.data, [c for c in args.classes.split(",") if c],
+            eval_data=args.eval_data, sizes=[int(k) for k in args.sizes.split(",") if k],
+            keep=args.keep, data_options=_data_options(args.data_option),
+            devices=args.devices, **batch, **chunk)
+    elif args.experiment in ("removal", "insertion"):
+        common = dict(segmenter=args.segmenter, colornet=args.colornet, samples=args.samples,
+                      seed=args.seed, devices=args.devices, **batch, **chunk)
+        if args.experiment == "removal":
+            result = experiments.removal_experiment(args.model, args.dissection, args.concept,
+                                                    max_units=args.max_units, **common)
+        else:
+            result = experiments.insertion_experiment(
+                args.model, args.dissection, args.concept, units=args.units,
+                q=round(1 - args.quantile, 12), quantile_samples=args.quantile_samples,
+                context_channel=args.context_channel, **common)
+    else:
+        from jaxdissect.interventions.adversarial import CarliniWagner
+
+        settings = CarliniWagner(steps=args.steps, learning_rate=args.lr, c=args.c,
+                                 search_steps=args.search_steps)
+        result = experiments.adversarial_experiment(
+            args.model, args.layer, args.data, args.source, args.target, images=args.images,
+            settings=settings, dissection=args.dissection,
+            data_options=_data_options(args.data_option), devices=args.devices, **batch)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {out} ({result['kind']})")
+    return 0
