@@ -16,7 +16,8 @@ made with other settings is an error unless ``force=True``. Give a fresh ``out_d
 data changes: the data set itself is not fingerprinted.
 
 Multi-host: every process calls ``dissect`` with its own rows of each global batch (all
-processes the same number of batches); only process 0 writes files.
+processes the same number of batches); only process 0 writes files, and ``out_dir`` must be a
+folder every process sees (a shared file system) for resuming to work.
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ def _finished_layers(out_dir, layers, config, vocabulary, force) -> dict[str, La
                 "another output folder or pass force=True (--force) to recompute it"
             )
         finished[layer] = result
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        flags = np.array([layer in finished for layer in layers])
+        every = np.asarray(multihost_utils.process_allgather(flags))
+        if not (every == every[0]).all():
+            raise ValueError(f"the processes see different finished layers in {out_dir}; on "
+                             "several hosts out_dir must be one shared folder")
     return finished
 
 
