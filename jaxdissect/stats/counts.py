@@ -14,14 +14,16 @@ words (exact past 2**31), so results are bit-identical for any batch split or de
 
 Two ways to count, same results:
 
-* ``method="scatter"`` (default; fastest on CPU and GPU): labels repeated across channels at a
-  pixel are dropped, then each channel's rows of the on-map are scatter-added into a (C, U) table
-  indexed by the pixel's label: K x pixels x U integer adds, whatever the number of labels.
-* ``method="matmul"`` (for TPUs, where scatter is slow): per image, the labels present get compact
-  slots, a 0/1 (pixels, slots) matrix is multiplied with the on-map (integer-valued float32,
-  exact below 2**24 pixels per image) and scattered into (C, U) by slot. Labels are taken
-  ``max_labels_per_image`` at a time in a loop, so images with more labels are still exact (one
-  more matmul per extra chunk); nothing is dropped.
+* ``method="scatter"`` (default): labels repeated across channels at a pixel are dropped, then
+  each channel's rows of the on-map are scatter-added into a (C, U) table indexed by the pixel's
+  label: K x pixels x U integer adds, whatever the number of labels. On XLA:CPU (512 units,
+  56x56, 6 channels, ~40 labels per image) it counts in ~1.1 ms per image against ~3.7 ms for
+  the matmul path.
+* ``method="matmul"`` (meant for TPUs, where scatter is slow; not measured there): per image,
+  the labels present get compact slots, a 0/1 (pixels, slots) matrix is multiplied with the
+  on-map (integer-valued float32, exact below 2**24 pixels per image) and scattered into (C, U)
+  by slot. Labels are taken ``max_labels_per_image`` at a time in a loop, so images with more
+  labels are still exact (one more matmul per extra chunk); nothing is dropped.
 
 Labels outside ``[0, num_concepts)`` are an error: the driver checks label maps on the host; here
 they are skipped, flagged in ``bad_labels``, and :meth:`IoUCounts.finalize` raises.
