@@ -141,9 +141,10 @@ def _model_step(fn: BatchFn, plan: StepPlan):
 class _FirstPass:
     """Pass 0: run ``fn``, update the statistics, cache what the later passes need."""
 
-    def __init__(self, fn, layers, config, mesh, cache, progress, seg_size):
+    def __init__(self, fn, layers, config, mesh, cache, progress, seg_size, vocabulary):
         self.fn, self.layers, self.config, self.mesh = fn, tuple(layers), config, mesh
         self.cache, self.progress, self.seg_size = cache, progress, seg_size
+        self.vocabulary = vocabulary
         self.stats: LayerStatistics | None = None
         self.label_range = [np.iinfo(np.int64).max, -1]
 
@@ -173,6 +174,7 @@ class _FirstPass:
                              "or concept numbers")
         self.label_range = [min(self.label_range[0], int(low)), max(self.label_range[1],
                                                                      int(high))]
+        _final_vocabulary(self.vocabulary, (low, high), where)  # fail early on unknown labels
         self.cache.append({"acts": {l: _local_rows(a) for l, a in acts.items()},
                            "seg": _local_rows(seg), "mask": host["mask"]})
         self.progress.advance(int(host["mask"].sum()) * jax.process_count())
@@ -203,12 +205,13 @@ class _FirstPass:
         return self.stats
 
 
-def _final_vocabulary(vocabulary, label_range) -> ConceptVocabulary:
+def _final_vocabulary(vocabulary, label_range, where: str = "") -> ConceptVocabulary:
     high = label_range[1]
+    where = f" ({where})" if where else ""
     if vocabulary is None:
         return ConceptVocabulary.numbered(max(high, 1) + 1)
     if high >= vocabulary.num_concepts:
-        raise ValueError(f"segmentation label {high} is beyond the vocabulary's "
+        raise ValueError(f"segmentation label {high}{where} is beyond the vocabulary's "
                          f"{vocabulary.num_concepts} concepts (0..{vocabulary.num_concepts - 1}); "
                          "pass the vocabulary that made these segmentations")
     return vocabulary
@@ -258,7 +261,7 @@ def dissect(
         mesh = mesh if mesh is not None else sharding.make_mesh(devices)
         reporter = Progress(progress)
         with ActivationCache(memory_bound_bytes, cache_dir) as cache:
-            first = _FirstPass(fn, todo, config, mesh, cache, reporter, seg_size)
+            first = _FirstPass(fn, todo, config, mesh, cache, reporter, seg_size, vocabulary)
             stats = first.run(batches)
             vocabulary = _final_vocabulary(vocabulary, first.label_range)
             finished.update(_finish(stats, lambda: iter(cache), config, vocabulary, out_dir))
