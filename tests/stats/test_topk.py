@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from stats_streaming import assert_same_state, stream
 
+from jaxdissect.stats import topk as topk_module
 from jaxdissect.stats.topk import TopK
 
 N, U = 23, 6
@@ -92,3 +93,18 @@ def test_nan_and_shape_errors(rng):
         topk.update(topk.init(), scores[:, :2], jnp.arange(4), jnp.ones(4, bool))
     with pytest.raises(ValueError, match="indices"):
         topk.update(topk.init(), scores, jnp.arange(3), jnp.ones(4, bool))
+
+
+def test_sorting_path_for_many_rows_gives_the_same_bits(rng, monkeypatch):
+    scores = make_scores(rng)
+    indices = np.arange(N, dtype=np.int32)[::-1].copy()
+    merged_pairwise = TopK(U, k=6)
+    reference = run(merged_pairwise, scores, indices)
+    monkeypatch.setattr(topk_module, "MAX_PAIRWISE", 0)
+    by_sorting = TopK(U, k=6)
+    state = jax.jit(by_sorting.update)(by_sorting.init(), scores, indices, jnp.ones(N, bool))
+    assert_same_state(reference, state)
+    values, kept = by_sorting.finalize(state)
+    expected_values, expected_kept = oracle(scores, indices, 6)
+    np.testing.assert_array_equal(kept, expected_kept)
+    np.testing.assert_array_equal(values, expected_values)
