@@ -6,6 +6,10 @@ batches of host arrays, in memory up to ``memory_bound_bytes`` and in raw files 
 ``cache_dir`` beyond it (read back as read-only memory maps). Without a ``cache_dir`` a run that
 outgrows the bound stops with an error that says how to fix it.
 
+A *persistent* cache (for resuming, see :mod:`jaxdissect.dissect.resume`) writes every batch
+straight to fixed file names in ``cache_dir``, keeps them on :meth:`close`, and can be
+reopened at a given number of batches with :meth:`ActivationCache.reopen`.
+
 Every batch must have the same keys, shapes and dtypes (fixed-size padded batches). Keys are
 ``"/"``-separated paths such as ``"acts/conv5_3"``; :meth:`ActivationCache.__iter__` returns
 nested dicts again.
@@ -13,11 +17,13 @@ nested dicts again.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -56,8 +62,12 @@ def unflatten(flat: dict[str, np.ndarray]) -> dict:
 class ActivationCache:
     """Fixed-size batches (nested dicts of ``(B, ...)`` numpy arrays), in memory then on disk."""
 
-    def __init__(self, memory_bound_bytes: int, cache_dir: str | Path | None = None):
-        self.memory_bound_bytes = int(memory_bound_bytes)
+    def __init__(self, memory_bound_bytes: int, cache_dir: str | Path | None = None, *,
+                 persistent: bool = False):
+        if persistent and cache_dir is None:
+            raise ValueError("a persistent activation cache needs a cache_dir")
+        self.persistent = persistent
+        self.memory_bound_bytes = 0 if persistent else int(memory_bound_bytes)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self._memory: list[dict[str, np.ndarray]] = []
         self._memory_bytes = 0
@@ -115,8 +125,8 @@ class ActivationCache:
     def _spill(self, flat: dict[str, np.ndarray]) -> None:
         if self._spill_dir is None:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            self._spill_dir = Path(tempfile.mkdtemp(prefix="jaxdissect-cache-",
-                                                    dir=self.cache_dir))
+            self._spill_dir = self.cache_dir if self.persistent else Path(
+                tempfile.mkdtemp(prefix="jaxdissect-cache-", dir=self.cache_dir))
             self._files = {k: (self._spill_dir / f"array{i}.bin").open("ab")
                            for i, k in enumerate(self._layout)}
         for key, value in flat.items():
@@ -142,14 +152,44 @@ class ActivationCache:
             for b in range(self._spilled_batches):
                 yield unflatten({k: v[b * size:(b + 1) * size] for k, v in disk.items()})
 
+    # -- persistence ----------------------------------------------------------------------------
+
+    def layout(self) -> list[list]:
+        """JSON-ready ``[[key, shape, dtype name], ...]`` of a batch."""
+        return [[k, list(shape), dtype.name] for k, (shape, dtype) in (self._layout or {}).items()]
+
+    def sync(self) -> None:
+        """Flush the disk files to stable storage (a checkpoint may now refer to them)."""
+        for f in self._files.values():
+            f.flush()
+            os.fsync(f.fileno())
+
+    @classmethod
+    def reopen(cls, cache_dir: str | Path, layout: list[list], num_batches: int) -> ActivationCache:
+        """A persistent cache holding the first ``num_batches`` batches already in ``cache_dir``
+        (files cut back to that length: batches written after the last checkpoint go)."""
+        cache = cls(0, cache_dir, persistent=True)
+        cache._layout = {k: (tuple(shape), jnp.dtype(name)) for k, shape, name in layout}
+        cache._spill_dir = Path(cache_dir)
+        for i, (key, (shape, dtype)) in enumerate(cache._layout.items()):
+            path = cache._spill_dir / f"array{i}.bin"
+            size = num_batches * int(np.prod(shape)) * dtype.itemsize
+            if not path.is_file() or path.stat().st_size < size:
+                raise ValueError(f"the activation cache in {cache_dir} is incomplete ({path.name});"
+                                 " delete the resume folder to start again")
+            os.truncate(path, size)
+            cache._files[key] = path.open("ab")
+        cache._spilled_batches = num_batches
+        return cache
+
     def close(self) -> None:
-        """Free the memory and delete the spill files."""
+        """Free the memory and delete the spill files (a persistent cache keeps its files)."""
         for f in self._files.values():
             f.close()
         self._files = {}
-        if self._spill_dir is not None:
+        if self._spill_dir is not None and not self.persistent:
             shutil.rmtree(self._spill_dir, ignore_errors=True)
-            self._spill_dir = None
+        self._spill_dir = None
         self._memory = []
         self._memory_bytes = 0
         self._spilled_batches = 0

@@ -1,0 +1,198 @@
+"""Pass 0 of a dissection with a model: run ``fn`` once per image, update, cache.
+
+For each batch: ``acts, seg = fn(batch)`` on the device, top-k and the first quantile pass
+(:func:`jaxdissect.dissect.engine.first_update`), all in one jitted step; the raw activations (in
+their dtype) and segmentations of this process's rows are fetched while the next batch computes
+and appended to the activation cache. Labels, finiteness and batch shapes are checked as it goes.
+With a :class:`~jaxdissect.dissect.resume.ResumeFolder` the states are checkpointed every few
+batches and a restarted run skips the batches already done.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxdissect import sharding
+from jaxdissect.dissect.cache import ActivationCache
+from jaxdissect.dissect.concepts import ConceptVocabulary
+from jaxdissect.dissect.engine import LayerStatistics, StepPlan, first_update
+from jaxdissect.dissect.resume import IndexHash, ResumeFolder
+
+BatchFn = Callable[[dict], tuple[dict, jax.Array]]
+
+
+def local_rows(x: jax.Array) -> np.ndarray:
+    """This process's rows of a batch-sharded global array, in order."""
+    if x.is_fully_addressable:
+        return np.asarray(x)
+    shards = {s.index[0].start or 0: s for s in x.addressable_shards}
+    return np.concatenate([np.asarray(shards[k].data) for k in sorted(shards)])
+
+
+def host_batch(batch: dict, position: int, rows: int | None) -> dict:
+    """Check a batch's ``index`` / ``mask`` and row count; index as int32, mask as bool."""
+    for key in ("index", "mask"):
+        if key not in batch:
+            raise KeyError(f"batch {position} has no {key!r} array (keys: {sorted(batch)}); "
+                           "batches need 'index' (dataset indices) and 'mask' (valid rows)")
+    out = {k: np.asarray(v) for k, v in batch.items()}
+    if rows is not None and len(out["mask"]) != rows:
+        raise ValueError(f"batch {position} has {len(out['mask'])} rows, the first had {rows}; "
+                         "pad every batch to the same size and mask the padding")
+    index = out["index"]
+    if index.size and (index.min() < 0 or index.max() >= 2**31):
+        raise ValueError(f"batch {position}: dataset indices must be in [0, 2**31)")
+    out["index"], out["mask"] = index.astype(np.int32), out["mask"].astype(bool)
+    return out
+
+
+def check_labels(vocabulary: ConceptVocabulary | None, low: int, high: int, where: str = ""):
+    """Labels must be 0..C-1 for the vocabulary (any non-negative label without one)."""
+    where = f" ({where})" if where else ""
+    if low < 0:
+        raise ValueError(f"negative segmentation label {low}{where}; labels are 0 (none) or "
+                         "concept numbers")
+    if vocabulary is not None and high >= vocabulary.num_concepts:
+        raise ValueError(f"segmentation label {high}{where} is beyond the vocabulary's "
+                         f"{vocabulary.num_concepts} concepts (0..{vocabulary.num_concepts - 1}); "
+                         "pass the vocabulary that made these segmentations")
+
+
+def _outputs(fn: BatchFn, layers: tuple[str, ...], batch: dict):
+    acts, seg = fn(batch)
+    missing = [l for l in layers if l not in acts]
+    if missing:
+        raise KeyError(f"fn returned no activations for {missing}; it returned {sorted(acts)}")
+    seg = seg[:, None] if seg.ndim == 3 else seg
+    return {l: acts[l] for l in layers}, seg
+
+
+@functools.lru_cache(maxsize=2)  # small: the entries keep fn (and its parameters) alive
+def _model_step(fn: BatchFn, plan: StepPlan):
+    def step(states, batch):
+        acts, seg = _outputs(fn, plan.layers, batch)
+        states, nonfinite, images = first_update(plan, states, acts, batch["mask"],
+                                                 batch["index"])
+        seg32 = seg.astype(jnp.int32).reshape(seg.shape[0], -1)
+        valid = batch["mask"][:, None]
+        label_range = (jnp.min(jnp.where(valid, seg32, 0)), jnp.max(jnp.where(valid, seg32, 0)))
+        return states, acts, seg, (nonfinite, images, label_range)
+
+    return jax.jit(step)
+
+
+class FirstPass:
+    """Runs pass 0; afterwards ``stats``, ``cache``, ``label_range`` hold what it found."""
+
+    def __init__(self, fn, layers, config, mesh, progress, *, seg_size, vocabulary,
+                 memory_bound_bytes, cache_dir, resume_dir=None, checkpoint_every=50):
+        self.fn, self.layers, self.config, self.mesh = fn, tuple(layers), config, mesh
+        self.progress, self.seg_size, self.vocabulary = progress, seg_size, vocabulary
+        self.cache = ActivationCache(memory_bound_bytes, cache_dir)
+        self.resume_dir, self.checkpoint_every = resume_dir, max(1, int(checkpoint_every))
+        self.resume: ResumeFolder | None = None
+        self.stats: LayerStatistics | None = None
+        self.label_range = [0, 0]
+        self.done_batches, self.finished, self.hash = 0, False, IndexHash()
+
+    def _start(self, host: dict) -> None:
+        acts, seg = jax.eval_shape(functools.partial(_outputs, self.fn, self.layers), host)
+        for l, a in acts.items():
+            if len(a.shape) != 4:
+                raise ValueError(f"layer {l}: activations must be (B, h, w, U); got {a.shape}")
+        if len(seg.shape) != 4 or not jnp.issubdtype(seg.dtype, jnp.integer):
+            raise ValueError(f"segmentation must be integer (B, K, H, W); got {seg.dtype} "
+                             f"{seg.shape}")
+        if self.seg_size is not None and tuple(seg.shape[2:]) != tuple(self.seg_size):
+            raise ValueError(f"seg_size={tuple(self.seg_size)} but the segmentation is "
+                             f"{tuple(seg.shape[2:])}")
+        self.seg_size = tuple(seg.shape[2:])
+        shapes = {l: tuple(a.shape[1:]) for l, a in acts.items()}
+        self.stats = LayerStatistics(self.config, shapes, self.seg_size, self.mesh, self.progress)
+        self.step = _model_step(self.fn, self.stats.plan)
+        if self.resume_dir is not None:
+            fingerprint = {"config": self.config.to_dict(), "layers": list(self.layers),
+                           "acts": {l: [list(a.shape), str(a.dtype)] for l, a in acts.items()},
+                           "seg": [list(seg.shape), str(seg.dtype)]}
+            self._restore(ResumeFolder(self.resume_dir, fingerprint))
+
+    def _restore(self, resume: ResumeFolder) -> None:
+        self.resume = resume
+        self.cache.close()
+        self.cache, states, record = resume.open(self.stats.states)
+        if record is not None:
+            self.stats.states = sharding.replicate(self.mesh, states)
+            self.stats.num_images = record["num_images"]
+            self.label_range = record["label_range"]
+            self.done_batches, self.finished = record["batches"], record["finished"]
+            self.expected_hash = record["index_hash"]
+
+    def _checkpoint(self) -> None:
+        self.resume.save(self.stats.states, self.cache, {
+            "batches": self.done_batches, "num_images": self.stats.num_images,
+            "label_range": self.label_range, "index_hash": self.hash.hexdigest,
+            "finished": self.finished})
+
+    def _collect(self, host, acts, seg, info) -> None:
+        nonfinite, images, (low, high) = sharding.to_host(info)
+        where = f"batch with dataset indices {host['index'][0]}..{host['index'][-1]}"
+        self.stats.record_first(nonfinite, images, where)
+        check_labels(self.vocabulary, int(low), int(high), where)
+        self.label_range = [min(self.label_range[0], int(low)), max(self.label_range[1],
+                                                                     int(high))]
+        self.cache.append({"acts": {l: local_rows(a) for l, a in acts.items()},
+                           "seg": local_rows(seg), "mask": host["mask"]})
+        self.progress.advance(int(host["mask"].sum()) * jax.process_count())
+        self.done_batches += 1
+
+    def _skip(self, host: dict, position: int) -> None:
+        """A batch done before the restart: check it is the same one, do not run it."""
+        self.hash.update(host["index"], host["mask"])
+        if position + 1 == self.done_batches and self.hash.hexdigest != self.expected_hash:
+            raise ValueError(f"the batches differ from those of the interrupted run in "
+                             f"{self.resume_dir}; feed the same data in the same order")
+
+    def run(self, batches: Iterable[dict], num_batches: int | None = None) -> LayerStatistics:
+        pending, rows = None, None
+        for position, batch in enumerate(batches):
+            host = host_batch(batch, position, rows)
+            if self.stats is None:
+                rows = len(host["mask"])
+                sharding.check_batch_size(rows * jax.process_count(), self.mesh)
+                self._start(host)
+                if self.finished:
+                    return self.stats  # pass 0 was complete: no need to read further
+                total = None if num_batches is None else num_batches * rows * jax.process_count()
+                self.progress.start("pass 1 (model)", total)
+            if position < self.done_batches:
+                self._skip(host, position)
+                continue
+            self.hash.update(host["index"], host["mask"])
+            device = sharding.shard_batch(self.mesh, host)
+            self.stats.states, acts, seg, info = self.step(self.stats.states, device)
+            if pending is not None:  # fetch the previous batch while this one computes
+                self._collect(*pending)
+                if position == 1 and num_batches is not None:
+                    self.cache.check_fits(num_batches)
+            pending = (host, acts, seg, info)
+            if self.resume is not None and (self.done_batches + 1) % self.checkpoint_every == 0:
+                self._collect(*pending)  # the states hold exactly the cached batches now
+                pending = None
+                self._checkpoint()
+        if self.stats is None:
+            raise ValueError("no batches: the data set is empty")
+        if pending is not None:
+            self._collect(*pending)
+        if position + 1 < self.done_batches:
+            raise ValueError(f"only {position + 1} batches, fewer than the {self.done_batches} "
+                             f"done by the interrupted run in {self.resume_dir}")
+        self.finished = True
+        if self.resume is not None:
+            self._checkpoint()
+        self.progress.end()
+        return self.stats
