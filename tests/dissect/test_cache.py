@@ -72,3 +72,22 @@ def test_errors(rng):
     with pytest.raises(ValueError, match="KiB for 10 batches, above the memory bound"):
         small.check_fits(10)
     small.check_fits(1)
+
+
+def test_persistent_cache_reopens_at_a_checkpoint(rng, tmp_path):
+    batches = make_batches(rng, n=5)
+    cache = ActivationCache(10**9, tmp_path, persistent=True)
+    for batch in batches:
+        cache.append(batch)
+    cache.sync()
+    layout = cache.layout()
+    assert cache.disk_bytes == 5 * cache.batch_bytes  # nothing kept in memory
+    cache.close()
+    assert len(list(tmp_path.iterdir())) == 4  # files stay
+    again = ActivationCache.reopen(tmp_path, layout, num_batches=3)  # batches 3, 4 cut off
+    assert_same(list(again), batches[:3])
+    again.append(batches[4])
+    assert_same(list(again), batches[:3] + batches[4:])
+    again.close()
+    with pytest.raises(ValueError, match="is incomplete"):
+        ActivationCache.reopen(tmp_path, layout, num_batches=9)
