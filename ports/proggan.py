@@ -8,9 +8,10 @@ Accepted layouts (see the checkpoint reference):
 - either one wrapped in ``{'state_dict': ...}``.
 
 The channel schedule (latent size, widths, number of layers, resolution) is read from the
-tensors; the conversion is strict: every missing, unexpected or mis-shaped tensor is listed in
-one error. Nothing here imports torch: values may be numpy arrays or anything ``np.asarray``
-accepts (torch CPU tensors included).
+tensors; the conversion is strict (``ports.common.convert_with_table``): every missing,
+unexpected or mis-shaped tensor is listed in one error. Registered as ``proggan`` for
+``jaxdissect convert`` with key-based detection (:func:`matches`). Nothing here imports torch:
+values may be numpy arrays or anything ``np.asarray`` accepts.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from jaxdissect.models.proggan import num_layers, output_name, output_resolution
+from jaxdissect.models.proggan import (
+    ProgressiveGenerator,
+    num_layers,
+    output_name,
+    output_resolution,
+)
+from ports.common import FlaxPath, conv_kernel, convert_with_table
 
 ARCH = "proggan"
 _LAYER_KEY = re.compile(r"^layer(\d+)\.conv\.weight$")
@@ -77,41 +84,19 @@ def sizes_from_state(state: Mapping[str, Any]) -> tuple[int, ...]:
     return tuple(int(s) for s in sizes)
 
 
-def expected_shapes(sizes: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
-    """Every tensor a generator with this schedule must have, with its PyTorch shape."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    cin = sizes[0]
-    for i in range(1, num_layers(sizes) + 1):
-        cout = sizes[1] if i <= 2 else sizes[(i + 1) // 2]
-        k = 4 if i == 1 else 3
-        shapes[f"layer{i}.conv.weight"] = (cout, cin, k, k)
-        shapes[f"layer{i}.wscale.b"] = (cout,)
-        cin = cout
-    out = output_name(sizes)
-    shapes[f"{out}.conv.weight"] = (3, cin, 1, 1)
-    shapes[f"{out}.wscale.b"] = (3,)
-    return shapes
+def name_table(sizes: tuple[int, ...]) -> dict[str, FlaxPath]:
+    """torch key -> Flax param path, for every tensor of a generator with this schedule."""
+    blocks = [f"layer{i}" for i in range(1, num_layers(sizes) + 1)] + [output_name(sizes)]
+    table: dict[str, FlaxPath] = {}
+    for block in blocks:
+        table[f"{block}.conv.weight"] = (block, "conv", "kernel")
+        table[f"{block}.wscale.b"] = (block, "wscale", "b")
+    return table
 
 
-def check_strict(state: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]], what: str):
-    """Raise one ValueError listing every missing, unexpected and mis-shaped tensor."""
-    problems = []
-    missing = [k for k in shapes if k not in state]
-    unexpected = [k for k in state if k not in shapes]
-    if missing:
-        problems.append(f"missing {missing}")
-    if unexpected:
-        problems.append(f"unexpected {unexpected}")
-    for key, shape in shapes.items():
-        if key in state and tuple(np.shape(state[key])) != tuple(shape):
-            problems.append(f"{key} has shape {tuple(np.shape(state[key]))}, expected {shape}")
-    if problems:
-        raise ValueError(f"{what} does not match the expected layout: " + "; ".join(problems))
-
-
-def oihw_to_hwio(weight: Any) -> np.ndarray:
-    """The one layout change: PyTorch conv weight [out, in, kh, kw] -> Flax [kh, kw, in, out]."""
-    return np.ascontiguousarray(np.transpose(np.asarray(weight, np.float32), (2, 3, 1, 0)))
+def layout(path: FlaxPath, array: np.ndarray) -> np.ndarray:
+    """The one layout change: conv weights OIHW -> HWIO; biases as they are."""
+    return conv_kernel(array) if path[-1] == "kernel" else array
 
 
 def convert(state: Mapping[str, Any]) -> tuple[dict, dict]:
@@ -119,18 +104,13 @@ def convert(state: Mapping[str, Any]) -> tuple[dict, dict]:
 
     ``params`` is the Flax tree of :class:`ProgressiveGenerator` (float32 numpy arrays);
     ``sizes`` (JSON-able) holds the channel schedule ``sizes``, the ``resolution`` and the
-    ``layers``; ``jaxdissect.models.proggan`` builds the module from it.
+    ``layers``; ``jaxdissect.models.proggan`` builds the module from it. Every missing,
+    unexpected or mis-shaped tensor is listed in one error.
     """
-    state = rename_legacy(unwrap(state))
+    state = {k: np.asarray(v, np.float32) for k, v in rename_legacy(unwrap(state)).items()}
     sizes = sizes_from_state(state)
-    check_strict(state, expected_shapes(sizes), "ProGAN generator state dict")
-    params: dict[str, dict] = {}
-    blocks = [f"layer{i}" for i in range(1, num_layers(sizes) + 1)] + [output_name(sizes)]
-    for block in blocks:
-        params[block] = {
-            "conv": {"kernel": oihw_to_hwio(state[f"{block}.conv.weight"])},
-            "wscale": {"b": np.asarray(state[f"{block}.wscale.b"], np.float32)},
-        }
-    meta = {"sizes": list(sizes), "resolution": output_resolution(sizes), "layers": blocks[:-1]}
+    module = ProgressiveGenerator(sizes=sizes)
+    params = convert_with_table(state, name_table(sizes), module, (1, sizes[0]), layout, ARCH)
+    meta = {"sizes": list(sizes), "resolution": output_resolution(sizes),
+            "layers": list(module.LAYERS)}
     return params, meta
-

@@ -178,7 +178,8 @@ def test_legacy_layout_converts_identically():
     jax.tree.map(np.testing.assert_array_equal, params, params_legacy)
 
 
-def test_1024_schedule_with_18_layers_at_tiny_widths():
+@pytest.mark.slow
+def test_1024_schedule_with_18_layers_at_small_widths():
     _, _, gen, _ = check_parity((16,) * 5 + (8, 8, 8, 8, 4), batch=1)
     assert len(gen.LAYERS) == 18
 
@@ -187,3 +188,24 @@ def test_1024_schedule_with_18_layers_at_tiny_widths():
 def test_full_256_generator_matches_torch():
     _, _, gen, _ = check_parity(LSUN_256_SIZES, batch=1)
     assert len(gen.LAYERS) == 14
+
+
+def test_convert_detects_and_load_runs(tmp_path):
+    """A legacy ``{'state_dict': {features.*, output.*}}`` file -> ``ports.convert`` without
+    ``arch`` (detected from the keys) -> ``jaxdissect.load`` -> the same images as torch."""
+    from jaxdissect.checkpoint import load
+    from ports import convert
+
+    model = make_torch(SMALL_SIZES, seed=8)
+    legacy = {}
+    for key, value in model.state_dict().items():
+        head, rest = key.split(".", 1)
+        name = f"features.{int(head[5:]) - 1}" if head.startswith("layer") else "output"
+        legacy[f"{name}.{rest}"] = value
+    torch.save({"state_dict": legacy}, tmp_path / "proggan_tiny.pth")
+    net = load(convert(tmp_path / "proggan_tiny.pth", tmp_path / "converted"))
+    assert net.meta["arch"] == "proggan" and net.meta["sizes"]["resolution"] == 32
+    z = np.random.default_rng(9).standard_normal((3, SMALL_SIZES[0])).astype(np.float32)
+    images, acts = net(z, layers=["layer4"])
+    ref_out, ref_acts = run_torch(model, z)
+    assert rel_err(images, ref_out) < 1e-5 and rel_err(acts["layer4"], ref_acts["layer4"]) < 1e-5
