@@ -195,8 +195,12 @@ class TorchEncoder(nn.Module):
 
 
 class TorchUPerNetDecoder(nn.Module):
+    """``pool(x, bins)`` is the whole-map precise ROI pooling (direct integration here; the
+    benchmark swaps in a faster one)."""
+
     def __init__(self, fc_dim, inplanes, fpn_dim, ppm_dim, classes):
         super().__init__()
+        self.pool = prroi_pool_direct
         self.ppm_conv = nn.ModuleList([cbr(fc_dim, ppm_dim, 1) for _ in range(4)])
         self.ppm_last_conv = cbr(fc_dim + 4 * ppm_dim, fpn_dim)
         self.fpn_in = nn.ModuleList([cbr(c, fpn_dim, 1) for c in inplanes[:-1]])
@@ -213,7 +217,7 @@ class TorchUPerNetDecoder(nn.Module):
         size = conv5.shape[2:]
         ppm = [conv5]
         for scale, conv in zip((1, 2, 3, 6), self.ppm_conv, strict=True):
-            pooled = prroi_pool_direct(conv5, scale)
+            pooled = self.pool(conv5, scale)
             ppm.append(conv(F.interpolate(pooled, size, mode="bilinear", align_corners=False)))
         f = self.ppm_last_conv(torch.cat(ppm, 1))
         pyramid = [f]

@@ -42,8 +42,11 @@ def _jump(root: jax.Array, background: int) -> jax.Array:
     return jnp.where(flat == background, background, target).reshape(n, h, w)
 
 
-def connected_components(labels: jax.Array) -> jax.Array:
-    """(N, h, w) int labels -> (N, h, w) int32 component roots; ``h * w`` on label 0."""
+def connected_components(labels: jax.Array, return_iterations: bool = False):
+    """(N, h, w) int labels -> (N, h, w) int32 component roots; ``h * w`` on label 0.
+
+    With ``return_iterations``, also the number of propagation rounds it took (int32 scalar).
+    """
     labels = labels.astype(jnp.int32)
     n, h, w = labels.shape
     background = h * w
@@ -51,12 +54,13 @@ def connected_components(labels: jax.Array) -> jax.Array:
     start = jnp.where(labels != 0, start, background)
 
     def step(state):
-        root, _ = state
+        root, _, rounds = state
         new = _jump(_jump(_neighbour_min(root, labels, background), background), background)
-        return new, jnp.any(new != root)
+        return new, jnp.any(new != root), rounds + 1
 
-    root, _ = jax.lax.while_loop(lambda s: s[1], step, (start, jnp.array(True)))
-    return root
+    init = (start, jnp.array(True), jnp.array(0, jnp.int32))
+    root, _, rounds = jax.lax.while_loop(lambda s: s[1], step, init)
+    return (root, rounds) if return_iterations else root
 
 
 def _component_extent(root: jax.Array, coord: jax.Array, background: int):
