@@ -99,6 +99,14 @@ def replicate(mesh: Mesh, tree: Any) -> Any:
     return jax.device_put(tree, replicated(mesh))
 
 
+def local_rows(x: jax.Array) -> np.ndarray:
+    """This process's rows of a batch-sharded global array, in order, as numpy."""
+    if x.is_fully_addressable:
+        return np.asarray(x)
+    shards = {s.index[0].start or 0: s for s in x.addressable_shards}
+    return np.concatenate([np.asarray(shards[k].data) for k in sorted(shards)])
+
+
 def to_host(tree: Any) -> Any:
     """Fetch a pytree of (replicated or fully addressable) arrays as numpy."""
     def fetch(x):

@@ -26,14 +26,6 @@ from jaxdissect.dissect.resume import IndexHash, ResumeFolder
 BatchFn = Callable[[dict], tuple[dict, jax.Array]]
 
 
-def local_rows(x: jax.Array) -> np.ndarray:
-    """This process's rows of a batch-sharded global array, in order."""
-    if x.is_fully_addressable:
-        return np.asarray(x)
-    shards = {s.index[0].start or 0: s for s in x.addressable_shards}
-    return np.concatenate([np.asarray(shards[k].data) for k in sorted(shards)])
-
-
 def host_batch(batch: dict, position: int, rows: int | None) -> dict:
     """Check a batch's ``index`` / ``mask`` and row count; index as int32, mask as bool."""
     for key in ("index", "mask"):
@@ -145,8 +137,8 @@ class FirstPass:
         check_labels(self.vocabulary, int(low), int(high), where)
         self.label_range = [min(self.label_range[0], int(low)), max(self.label_range[1],
                                                                      int(high))]
-        self.cache.append({"acts": {l: local_rows(a) for l, a in acts.items()},
-                           "seg": local_rows(seg), "mask": host["mask"]})
+        self.cache.append({"acts": {l: sharding.local_rows(a) for l, a in acts.items()},
+                           "seg": sharding.local_rows(seg), "mask": host["mask"]})
         self.progress.advance(int(host["mask"].sum()) * jax.process_count())
         self.done_batches += 1
 

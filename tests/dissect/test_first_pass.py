@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.first_pass import check_labels, host_batch, local_rows
-from jaxdissect.sharding import make_mesh, shard_batch
+from jaxdissect.dissect.first_pass import check_labels, host_batch
+from jaxdissect.sharding import local_rows, make_mesh, shard_batch
 
 
 def test_host_batch_casts_and_checks():
