@@ -142,6 +142,12 @@ def jax_part(args) -> dict:
         cpu.append(time.process_time() - cpu_start)
     check_exact(runs[0][1][0], jax.jit(lambda a: upsample(a, grid)[..., :CHECKED_UNITS]),
                 batches, args.images)
+    upsample_only = jax.jit(lambda b: jnp.sum(upsample(b["acts"], grid)))
+    upsample_seconds = []
+    for _ in range(args.runs + 1):  # the first run compiles
+        tick = time.perf_counter()
+        jax.block_until_ready([upsample_only(b) for b in batches])
+        upsample_seconds.append(time.perf_counter() - tick)
     totals = [sum(t) for t, _ in runs]
     passes = np.median(np.array([t for t, _ in runs]), axis=0)
     thresholds, result, (top_values, top_indices) = runs[0][1]
@@ -150,6 +156,7 @@ def jax_part(args) -> dict:
              top_values=top_values, top_indices=top_indices)
     return {"seconds": statistics.median(totals), "cpu_seconds": statistics.median(cpu),
             "pass_seconds": passes.tolist(),
+            "upsample_seconds": statistics.median(upsample_seconds[1:]),
             "device": f"{args.devices} x {jax.devices()[0].device_kind}"}
 
 
@@ -297,6 +304,8 @@ def report(args, records: dict) -> dict:
     print("\n| jaxdissect pass | ms/image |\n|---|---:|")
     for name, seconds in zip(names + ["counting pass"], passes, strict=True):
         print(f"| {name} | {1e3 * seconds / args.images:.2f} |")
+    upsampling = records["jax"]["upsample_seconds"]
+    print(f"| (upsampling alone, part of every pass) | {1e3 * upsampling / args.images:.2f} |")
     print()
     for name, ratio in ratios.items():
         print(f"{name}: {ratio['wall']:.1f}x wall-clock, {ratio['cpu']:.1f}x CPU time "

@@ -139,6 +139,8 @@ class IoUCounts:
                 f"IoUCounts: seg must be (B, K, H, W) = ({on.shape[0]}, K, {on.shape[1]}, "
                 f"{on.shape[2]}) to match on {on.shape}, got {seg.shape}"
             )
+        if on.dtype != jnp.bool_:
+            raise ValueError(f"IoUCounts: on must be bool (activation > threshold), got {on.dtype}")
         if not jnp.issubdtype(seg.dtype, jnp.integer):
             raise ValueError(f"IoUCounts: seg must hold integer labels, got {seg.dtype}")
         if mask.shape != (on.shape[0],):

@@ -143,6 +143,8 @@ def test_shape_and_config_errors(rng):
         counts.update(counts.init(), on, seg[:, :, :5], jnp.ones(2, bool))
     with pytest.raises(ValueError, match="on must be"):
         counts.update(counts.init(), on[..., :3], seg, jnp.ones(2, bool))
+    with pytest.raises(ValueError, match="must be bool"):
+        counts.update(counts.init(), on.astype(np.float32), seg, jnp.ones(2, bool))
     with pytest.raises(ValueError, match="method"):
         IoUCounts(U, C, method="dense")
     with pytest.raises(ValueError, match="category_of"):
