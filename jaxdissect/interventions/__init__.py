@@ -1,0 +1,55 @@
+"""Causal experiments on units: ablation, GAN removal and insertion, adversarial analysis, painting.
+
+Every experiment is a pure function of a model (``Net``), data batches and unit sets, returning
+numpy results; a ``*_json`` companion turns them into the JSON the report draws. Many edits run
+per compiled call (``Net.apply_edits``) and the data is split over the devices
+(:mod:`.runner`). :mod:`.experiments` runs them from model folders, data specs and dissection
+folders (``jaxdissect experiment NAME``).
+"""
+
+from jaxdissect.interventions.ablation import (
+    removal_curves,
+    removal_curves_json,
+    unit_importance,
+)
+from jaxdissect.interventions.accuracy import ClassCounts, count_predictions
+from jaxdissect.interventions.adversarial import (
+    CarliniWagner,
+    adversarial_json,
+    carlini_wagner,
+    peak_activations,
+    unit_peak_change,
+)
+from jaxdissect.interventions.generator import removal_json, remove_concept_units
+from jaxdissect.interventions.insertion import (
+    insert_concept_units,
+    insertion_json,
+    unit_quantiles,
+)
+from jaxdissect.interventions.painting import brush, erase, paint, paint_many
+from jaxdissect.interventions.units import concept_number, concept_units, units_by_iou
+
+__all__ = [
+    "CarliniWagner",
+    "ClassCounts",
+    "adversarial_json",
+    "brush",
+    "carlini_wagner",
+    "concept_number",
+    "concept_units",
+    "count_predictions",
+    "erase",
+    "insert_concept_units",
+    "insertion_json",
+    "paint",
+    "paint_many",
+    "peak_activations",
+    "removal_curves",
+    "removal_curves_json",
+    "remove_concept_units",
+    "removal_json",
+    "unit_importance",
+    "unit_peak_change",
+    "unit_quantiles",
+    "units_by_iou",
+]

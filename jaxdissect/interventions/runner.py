@@ -36,10 +36,16 @@ def _local_device_count(mesh: Mesh) -> int:
     return sum(1 for d in mesh.devices.flat if d.process_index == here)
 
 
+_NARROW = {np.dtype(np.int64): np.int32, np.dtype(np.uint64): np.uint32,
+           np.dtype(np.float64): np.float32}
+
+
 def pad_rows(batch: Mapping[str, np.ndarray], multiple: int) -> dict[str, np.ndarray]:
     """Pad every array of ``batch`` with zero rows to a multiple of ``multiple``; the ``mask``
-    (all True when absent) is False on the new rows."""
+    (all True when absent) is False on the new rows. 64-bit arrays become 32-bit (what the
+    devices hold without x64)."""
     batch = {k: np.asarray(v) for k, v in batch.items()}
+    batch = {k: v.astype(_NARROW.get(v.dtype, v.dtype)) for k, v in batch.items()}
     sizes = {k: v.shape[0] for k, v in batch.items()}
     if len(set(sizes.values())) != 1:
         raise ValueError(f"batch arrays have different numbers of rows: {sizes}")
