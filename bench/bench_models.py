@@ -10,9 +10,12 @@ calls alternating so that other load on the machine hits both alike; the outputs
 compared (relative error) so a fast wrong result cannot pass unnoticed.
 
 Device-agnostic: jax uses its default backend (a GPU when there is one), torch uses CUDA when
-available. Prints a Markdown table and writes ``bench/out/bench_models.json``.
+available. Prints a Markdown table and writes ``bench/out/bench_models.json``. On a CPU shared
+with other work, torch's multi-threaded kernels slow down far more than XLA's (10x measured on
+2 busy cores), so compare with ``--threads 1`` there.
 
-Usage: ``python bench/bench_models.py [--quick] [--archs resnet18 vgg16] [--batch-sizes 1 8 32]``.
+Usage: ``python bench/bench_models.py [--quick] [--threads 1] [--archs resnet18 vgg16]
+[--batch-sizes 1 8 32]``.
 The default run (5 architectures, batches 1, 8, 32, 5 runs) takes tens of minutes on 2 CPU
 cores; ``--quick`` (batches 1 and 8, 3 runs, 1 warm-up) a few minutes.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -32,6 +36,25 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "parity")]
+
+
+def _cpu_threads_from_argv() -> int | None:
+    """``--threads N``: pin this process to N cores (torch and XLA alike). It must act before
+    jax is imported, because XLA reads its flags then; with N = 1 XLA's Eigen kernels are also
+    made single-threaded."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--threads", type=int, default=None)
+    threads = pre.parse_known_args()[0].threads
+    if threads:
+        cores = sorted(os.sched_getaffinity(0))[:threads]
+        os.sched_setaffinity(0, cores)
+        if threads == 1:
+            os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                                       + " --xla_cpu_multi_thread_eigen=false")
+    return threads
+
+
+CPU_THREADS = _cpu_threads_from_argv()
 
 import jax  # noqa: E402
 import torch  # noqa: E402
@@ -128,11 +151,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--warmup", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="batches 1 and 8, 3 runs, 1 warm-up")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="run torch and XLA on N pinned CPU cores (torch with N threads); "
+                        "1 gives comparable figures on a machine shared with other work")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "bench_models.json")
     args = parser.parse_args()
     batch_sizes = args.batch_sizes or ([1, 8] if args.quick else [1, 8, 32])
     runs = args.runs or (3 if args.quick else 5)
     warmup = args.warmup or (1 if args.quick else 2)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     jax_device = jax.devices()[0]
     print(f"jax on {jax_device.platform} ({jax_device.device_kind}), torch on {device}, "
@@ -143,6 +171,7 @@ def main() -> None:
     args.out.write_text(json.dumps({
         "jax_device": f"{jax_device.platform} {jax_device.device_kind}",
         "torch_device": str(device), "torch_threads": torch.get_num_threads(),
+        "cpu_threads_option": CPU_THREADS,
         "machine": platform.processor() or platform.machine(), "jax": jax.__version__,
         "torch": torch.__version__, "runs": runs, "warmup": warmup, "rows": rows}, indent=2))
     print(f"wrote {args.out}")
