@@ -6,7 +6,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import torch_nets as T  # noqa: E402
-from test_vgg_parity import check_parity  # noqa: E402
 
 
 def test_alexnet_parity_small(tmp_path):
@@ -15,7 +14,7 @@ def test_alexnet_parity_small(tmp_path):
     assert net.meta["arch"] == "alexnet"
     assert net.meta["sizes"] == {"num_classes": 9, "pool5_size": 2}
     assert net.meta["normalization"]["size"] == 99
-    check_parity(model, net, 99)
+    T.check_parity(model, net, 99)
 
 
 @pytest.mark.slow
@@ -23,4 +22,4 @@ def test_alexnet_parity_published_size(tmp_path):
     model = T.randomize(T.alexnet(num_classes=365), seed=4)
     net = T.save_and_convert(model, tmp_path, arch="alexnet")
     assert net.meta["normalization"]["size"] == 227
-    check_parity(model, net, 227, batch=2)
+    T.check_parity(model, net, 227, batch=2)

@@ -7,7 +7,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import torch_nets as T  # noqa: E402
-from test_vgg_parity import check_parity  # noqa: E402
 
 BUILDERS = {"resnet18": T.resnet18, "resnet50": T.resnet50, "resnet152": T.resnet152_torch7}
 
@@ -18,7 +17,7 @@ def test_resnet_parity_small(tmp_path, arch):
     net = T.save_and_convert(model, tmp_path)
     assert net.meta["arch"] == arch  # detected from the keys
     assert net.meta["sizes"] == {"num_classes": 13}
-    check_parity(model, net, 64)
+    T.check_parity(model, net, 64)
 
 
 @pytest.mark.slow
@@ -26,4 +25,4 @@ def test_resnet_parity_small(tmp_path, arch):
 def test_resnet_parity_published_size(tmp_path, arch):
     model = T.randomize(BUILDERS[arch](num_classes=365), seed=6, image_size=224)
     net = T.save_and_convert(model, tmp_path, arch=arch)
-    check_parity(model, net, 224, batch=2)
+    T.check_parity(model, net, 224, batch=2)

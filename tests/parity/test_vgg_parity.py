@@ -11,21 +11,6 @@ import torch_nets as T  # noqa: E402
 from jaxdissect.models.vgg import VGG16  # noqa: E402
 from ports.vgg import convert_vgg16  # noqa: E402
 
-TOL = 1e-5
-
-
-def check_parity(model, net, side, batch=3, seed=0):
-    x = np.random.default_rng(seed).standard_normal((batch, side, side, 3)).astype(np.float32)
-    ref_out, ref_acts = T.run_with_hooks(model, x, net.layer_names)
-    out, acts = net(x, layers=net.layer_names)
-    assert set(acts) == set(net.layer_names)
-    errors = {k: T.rel_err(acts[k], ref_acts[k]) for k in net.layer_names}
-    errors["output"] = T.rel_err(out, ref_out)
-    worst = max(errors, key=errors.get)
-    print(f"{net.meta['arch']} at {side}: output {errors['output']:.1e}, worst {worst} "
-          f"{errors[worst]:.1e}")
-    assert errors[worst] < TOL, errors
-
 
 @pytest.fixture(scope="module")
 def small_vgg(tmp_path_factory):
@@ -39,7 +24,7 @@ def test_vgg16_parity_small(small_vgg):
     assert net.meta["sizes"] == {"num_classes": 11, "pool5_size": 2}
     assert net.meta["normalization"]["size"] == 64
     assert isinstance(net.module, VGG16) and net.meta["default_layer"] == "conv5_3"
-    check_parity(model, net, 64)
+    T.check_parity(model, net, 64)
 
 
 def test_torchvision_numbering_gives_the_same_params(small_vgg):
@@ -60,4 +45,4 @@ def test_vgg16_parity_published_size(tmp_path):
     model = T.randomize(T.vgg16(num_classes=365), seed=2, image_size=224)
     net = T.save_and_convert(model, tmp_path, arch="vgg16")
     assert net.meta["sizes"] == {"num_classes": 365, "pool5_size": 7}
-    check_parity(model, net, 224, batch=2)
+    T.check_parity(model, net, 224, batch=2)

@@ -281,3 +281,17 @@ def save_and_convert(model, tmp_path, arch=None, wrap=False, name="model.pth"):
     src = tmp_path / name
     torch.save({"state_dict": state} if wrap else state, src)
     return load(convert(src, tmp_path / "converted", arch=arch))
+
+
+def check_parity(model, net, side, batch=3, seed=0, tol=1e-5):
+    """Run both on one random batch; the output and every layer agree to ``tol`` (relative)."""
+    x = np.random.default_rng(seed).standard_normal((batch, side, side, 3)).astype(np.float32)
+    ref_out, ref_acts = run_with_hooks(model, x, net.layer_names)
+    out, acts = net(x, layers=net.layer_names)
+    assert set(acts) == set(net.layer_names)
+    errors = {k: rel_err(acts[k], ref_acts[k]) for k in net.layer_names}
+    errors["output"] = rel_err(out, ref_out)
+    worst = max(errors, key=errors.get)
+    print(f"{net.meta['arch']} at {side}: output {errors['output']:.1e}, worst {worst} "
+          f"{errors[worst]:.1e}")
+    assert errors[worst] < tol, errors
