@@ -56,6 +56,7 @@ def run(counts, on, seg, batch_size=4, devices=1, order=None):
 
 COUNTERS = {
     "scatter": IoUCounts(U, C, category_of=CATEGORY_OF),
+    "scatter, 3 slots": IoUCounts(U, C, category_of=CATEGORY_OF, max_labels_per_image=3),
     # 4 slots per chunk against ~20 labels per image: the chunk loop runs several times.
     "matmul": IoUCounts(U, C, category_of=CATEGORY_OF, method="matmul", max_labels_per_image=4),
 }
@@ -86,6 +87,7 @@ def test_bit_identical_for_methods_devices_and_batch_sizes(rng):
     on, seg = make_data(rng)
     reference = run(COUNTERS["scatter"], on, seg)
     assert_same_state(reference, run(COUNTERS["matmul"], on, seg))
+    assert_same_state(reference, run(COUNTERS["scatter, 3 slots"], on, seg))
     order = rng.permutation(N)
     for devices, batch_size, image_order in [(2, 6, order), (8, 8, None)]:
         assert_same_state(reference, run(COUNTERS["scatter"], on, seg, batch_size, devices,
