@@ -11,21 +11,22 @@ number of images ``N``::
 :func:`count_predictions` accumulates these counts for ``S`` ablation sets (boolean unit masks,
 ``S x U``) in one pass over the data: every batch runs the model once per chunk of ``E`` sets
 (:class:`~jaxdissect.interventions.runner.EditRunner`), split over the devices. Ties in the
-argmax go to the lower class number. Counts are int32 on the devices (exact up to 2**31 images)
-and int64 on the host.
+argmax go to the lower class number. Counts are int32 partial sums kept on each device (exact up
+to 2**31 images; no cross-device reduction per step), added as int64 on the host at the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxdissect import sharding
-from jaxdissect.interventions.runner import EditRunner, ablation_edits
+from jaxdissect.interventions.runner import EditRunner, ablation_edits, shard_sums
 from jaxdissect.models.base import Net, Normalization
 
 Inputs = Callable[[Mapping[str, jax.Array]], jax.Array]
@@ -86,22 +87,24 @@ def image_inputs(normalization: Normalization) -> Inputs:
     return lambda batch: normalization(batch["image"])
 
 
-@jax.jit
-def _count_chunk(logits: jax.Array, labels: jax.Array, mask: jax.Array):
-    """logits (E, B, C) -> (correct (E, C), predicted (E, C)) int32 over valid rows."""
+@partial(jax.jit, static_argnames="shards")
+def _count_chunk(logits: jax.Array, labels: jax.Array, mask: jax.Array, shards: int):
+    """logits (E, B, C) -> (correct, predicted) int32 (shards, E, C) per-device partial counts
+    over valid rows (:func:`~jaxdissect.interventions.runner.shard_sums`)."""
     num_classes = logits.shape[-1]
     predicted = jax.nn.one_hot(jnp.argmax(logits, axis=-1), num_classes, dtype=jnp.int32)
     predicted = predicted * mask[None, :, None].astype(jnp.int32)
     truth = jax.nn.one_hot(labels, num_classes, dtype=jnp.int32)
-    return (predicted * truth[None]).sum(axis=1), predicted.sum(axis=1)
+    return (shard_sums(predicted * truth[None], shards, axis=1),
+            shard_sums(predicted, shards, axis=1))
 
 
-@jax.jit
-def _count_truth(logits: jax.Array, labels: jax.Array, mask: jax.Array):
-    """(true (C,), total ()) int32 over valid rows; ``logits`` (E, B, C) gives C."""
-    truth = jax.nn.one_hot(labels, logits.shape[-1], dtype=jnp.int32)
+@partial(jax.jit, static_argnames=("num_classes", "shards"))
+def _count_truth(labels: jax.Array, mask: jax.Array, num_classes: int, shards: int):
+    """(true (shards, C), total (shards,)) int32 per-device partial counts of valid rows."""
     valid = mask.astype(jnp.int32)
-    return (truth * valid[:, None]).sum(axis=0), valid.sum()
+    truth = jax.nn.one_hot(labels, num_classes, dtype=jnp.int32) * valid[:, None]
+    return shard_sums(truth, shards), shard_sums(valid, shards)
 
 
 def _host_labels(batch: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -143,11 +146,14 @@ def count_predictions(
             logits, _ = runner.apply_chunk(x, chunk)
             if sums is None:
                 sums = [None] * len(chunks)
-            counted = _count_chunk(logits, placed["label"], placed["mask"])
+            shards = runner.num_devices
+            counted = _count_chunk(logits, placed["label"], placed["mask"], shards)
             sums[index] = _add(sums[index], counted)
             if index == 0:
-                _check_labels(labels[mask], int(logits.shape[-1]))
-                truth = _add(truth, _count_truth(logits, placed["label"], placed["mask"]))
+                num_classes = int(logits.shape[-1])
+                _check_labels(labels[mask], num_classes)
+                truth = _add(truth, _count_truth(placed["label"], placed["mask"], num_classes,
+                                                 shards))
     if sums is None:
         raise ValueError("count_predictions: the batches were empty")
     return _gather(sums, chunks, truth)
@@ -164,10 +170,10 @@ def _check_labels(labels: np.ndarray, num_classes: int) -> None:
 
 
 def _gather(sums, chunks, truth) -> ClassCounts:
+    """Add the per-device partial counts on the host (int64) and drop the padding edits."""
     correct, predicted = [], []
-    true, total = sharding.to_host(truth)
+    true, total = (np.asarray(a, np.int64).sum(axis=0) for a in sharding.to_host(truth))
     for (_, count, _), pair in zip(chunks, sharding.to_host(sums), strict=True):
-        correct.append(np.asarray(pair[0], np.int64)[:count])
-        predicted.append(np.asarray(pair[1], np.int64)[:count])
-    return ClassCounts(np.concatenate(correct), np.concatenate(predicted),
-                       np.asarray(true, np.int64), int(total))
+        correct.append(np.asarray(pair[0], np.int64).sum(axis=0)[:count])
+        predicted.append(np.asarray(pair[1], np.int64).sum(axis=0)[:count])
+    return ClassCounts(np.concatenate(correct), np.concatenate(predicted), true, int(total))

@@ -17,13 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxdissect import sharding
-from jaxdissect.interventions.runner import EditRunner, ablation_edits, layer_width
+from jaxdissect.interventions.runner import (
+    EditRunner,
+    ablation_edits,
+    layer_width,
+    shard_sums,
+)
 from jaxdissect.models.base import Net
 
 Segment = Callable[[jax.Array], jax.Array]
@@ -35,19 +41,31 @@ def _shows(labels: jax.Array, concept: jax.Array) -> jax.Array:
     return jnp.any(labels == concept, axis=1)
 
 
+@partial(jax.jit, static_argnames="shards")
+def _pixels_per_edit(shows: jax.Array, mask: jax.Array, shards: int) -> jax.Array:
+    """shows (E, B, h, w) bool, mask (B,) -> (shards, E) int32 per-device partial counts of
+    concept pixels over valid samples (:func:`~jaxdissect.interventions.runner.shard_sums`)."""
+    per_sample = shows.sum(axis=(2, 3), dtype=jnp.int32) * mask[None, :].astype(jnp.int32)
+    return shard_sums(per_sample, shards, axis=1)
+
+
 @jax.jit
-def _pixels_per_edit(shows: jax.Array, mask: jax.Array) -> jax.Array:
-    """shows (E, B, h, w) bool, mask (B,) -> (E,) int32 concept pixels over valid samples."""
-    per_sample = shows.sum(axis=(2, 3), dtype=jnp.int32)
-    return (per_sample * mask[None, :].astype(jnp.int32)).sum(axis=1)
+def _sample_major(images: jax.Array) -> jax.Array:
+    """(E, B, ...) -> (B * E, ...): the edits of one sample adjacent, so the rows stay on the
+    device that holds the sample (no data moves between devices)."""
+    return jnp.swapaxes(images, 0, 1).reshape(-1, *images.shape[2:])
+
+
+@partial(jax.jit, static_argnames="edits")
+def _edit_major(x: jax.Array, edits: int) -> jax.Array:
+    """The inverse of :func:`_sample_major`: (B * E, ...) -> (E, B, ...)."""
+    return jnp.swapaxes(x.reshape(-1, edits, *x.shape[1:]), 0, 1)
 
 
 def _segment_edited(segment: Segment, images: jax.Array, concept: int) -> jax.Array:
     """Generated images (E, B, H, W, 3) -> (E, B, h, w) bool concept masks."""
-    e, b = images.shape[:2]
-    labels = segment(images.reshape(e * b, *images.shape[2:]))
-    shows = _shows(labels, jnp.int32(concept))
-    return shows.reshape(e, b, *shows.shape[1:])
+    labels = segment(_sample_major(images))
+    return _edit_major(_shows(labels, jnp.int32(concept)), images.shape[0])
 
 
 @dataclass(frozen=True)
@@ -97,11 +115,12 @@ def remove_concept_units(
             totals = [None] * len(chunks)
         for index, (_, _, chunk) in enumerate(chunks):
             images, _ = runner.apply_chunk(placed[input_key], chunk)
-            pixels = _pixels_per_edit(_segment_edited(segment, images, concept), placed["mask"])
+            pixels = _pixels_per_edit(_segment_edited(segment, images, concept), placed["mask"],
+                                      runner.num_devices)
             totals[index] = pixels if totals[index] is None else totals[index] + pixels
     if chunks is None:
         raise ValueError("remove_concept_units: the batches were empty")
-    counts = np.concatenate([np.asarray(t, np.int64)[:count]
+    counts = np.concatenate([np.asarray(t, np.int64).sum(axis=0)[:count]
                              for (_, count, _), t in zip(chunks, sharding.to_host(totals),
                                                          strict=True)])
     base = counts[int(np.flatnonzero(ks == 0)[0])]
