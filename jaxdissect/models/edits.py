@@ -76,8 +76,10 @@ def stack_edits(edits: Sequence[Edits]) -> dict[str, UnitEdit]:
     keys = set(edits[0])
     for e in edits[1:]:
         if set(e) != keys:
-            raise ValueError(f"stack_edits: every edit must name the same layers, got {sorted(keys)} "
-                             f"and {sorted(e)}")
+            raise ValueError(
+                "stack_edits: every edit must name the same layers, got "
+                f"{sorted(keys)} and {sorted(e)}"
+            )
     return jax.tree.map(lambda *xs: jnp.stack(xs), *[dict(e) for e in edits])
 
 
