@@ -1,0 +1,59 @@
+"""Tests for jaxdissect/pipeline/labels.py: concept labels from the data or a segmenter."""
+
+import numpy as np
+import pytest
+
+from jaxdissect.data.world import WorldConfig, render_world
+from jaxdissect.data.world_vocab import name_colours
+from jaxdissect.pipeline.labels import check_published_meta, open_labeller, world_labeller
+from jaxdissect.pipeline.models import load_studied_model, to_unit_range
+from jaxdissect.pipeline.probe import WorldRows, open_probe_data
+
+LABELS = {"object": ["-", "sky", "house"], "material": ["-", "wood"],
+          "object_part": {"house": ["-", "door", "roof"]}}
+
+
+def upernet_meta(**sizes):
+    return {"arch": "upernet50", "sizes": {"labels": LABELS, "num_objects": 3,
+                                           "num_materials": 2, "num_parts": 3, **sizes}}
+
+
+def colour_meta(classes=3):
+    labels = {"labels": ["-", "red", "blue"],
+              "imageformat": {"byteorder": "RGB", "mean": [0.5] * 3, "stdev": [0.2] * 3}}
+    return {"arch": "colorseg", "sizes": {"labels": labels, "num_classes": classes}}
+
+
+def test_published_segmenter_heads_must_match_their_vocabulary():
+    check_published_meta(upernet_meta(), colour_meta())
+    with pytest.raises(ValueError, match="does not match its heads.*num_objects: heads 5"):
+        check_published_meta(upernet_meta(num_objects=5), None)
+    with pytest.raises(ValueError, match="colour classes: heads 4, labels 3"):
+        check_published_meta(upernet_meta(), colour_meta(classes=4))
+    with pytest.raises(ValueError, match="not a converted colour segmenter"):
+        check_published_meta(upernet_meta(), {**colour_meta(), "arch": "vgg16"})
+
+
+def test_world_segmenter_labels_generated_size_images_on_its_own_grid():
+    labeller = world_labeller(None, 32)
+    assert labeller.identity["upsample"] == 2 and labeller.vocabulary.num_concepts > 50
+    images = render_world(WorldConfig(size=32, seed=2), np.arange(3))["image"]
+    seg = np.asarray(labeller.segment(to_unit_range(images)))
+    assert seg.shape == (3, 4, 32, 32) and seg.dtype == np.int32
+    big = images.repeat(2, axis=1).repeat(2, axis=2)  # what the segmenter saw
+    np.testing.assert_array_equal(seg[:, 3], name_colours(big[:, 1::2, 1::2]))
+    with pytest.raises(ValueError, match="multiple of 8"):
+        world_labeller(None, 20)
+
+
+def test_data_labels_need_segmentations_and_a_vocabulary():
+    classifier = load_studied_model("world:classifier")
+    labeller = open_labeller("data", classifier, WorldRows(4))
+    assert labeller.kind == "data" and labeller.segment is None
+    batch = {"seg": np.ones((2, 4, 32, 32), np.int32)}
+    assert labeller.labels(batch, None) is batch["seg"]
+    generator = load_studied_model("world:generator")
+    with pytest.raises(ValueError, match="generated images have no segmentations"):
+        open_labeller("data", generator, open_probe_data("latents:4", latent_dim=256))
+    with pytest.raises(ValueError, match="--colornet goes with a converted UPerNet"):
+        open_labeller("world", classifier, WorldRows(4), colornet="x")
