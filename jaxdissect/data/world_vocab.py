@@ -109,10 +109,7 @@ def world_vocabulary(quads: bool = False):
     """The concepts as a ``jaxdissect.dissect.concepts.ConceptVocabulary``."""
     from jaxdissect.dissect.concepts import ConceptVocabulary
 
-    rows = world_concepts(quads)
-    names = ["-"] + [name for _, name, _ in rows]
-    categories = ["none"] + [category for _, _, category in rows]
-    return ConceptVocabulary(names=names, categories=categories)
+    return ConceptVocabulary.from_rows(world_concepts(quads))
 
 
 def part_owner_table() -> np.ndarray:

@@ -59,3 +59,12 @@ def test_colour_naming_agrees_between_numpy_and_jax(rng):
 
 def test_scene_classes_are_unambiguous():
     assert ambiguous_class_pairs() == []
+
+
+def test_vocabulary_object_matches_the_rows():
+    from jaxdissect.data.world_vocab import world_vocabulary
+
+    vocab = world_vocabulary(quads=True)
+    assert vocab.num_concepts == num_concepts(quads=True)
+    assert vocab.number("house-b") == quad_number("house", "b")
+    assert vocab.number("yellow") == COLOUR_NUMBER["yellow"]

@@ -1,0 +1,61 @@
+"""The shipped world models: where they live, how they are saved and loaded.
+
+``jaxdissect/assets/world/<name>/`` holds one converted-model folder per model (``params/``, an
+orbax checkpoint, and ``meta.json`` with the architecture, sizes, training command and settings,
+and the held-out accuracy), in the same layout ``jaxdissect.checkpoint.load`` reads.
+Names: ``classifier`` (:class:`~jaxdissect.world.models.WorldVGG`), ``segmenter``
+(:class:`~jaxdissect.world.models.WorldSegmenter`) and ``generator`` (a
+:class:`~jaxdissect.models.proggan.ProgressiveGenerator`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import jax.numpy as jnp
+
+from jaxdissect import checkpoint
+from jaxdissect.models.base import Net
+from jaxdissect.models.registry import get_arch
+
+ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "world"
+WORLD_MODELS = ("classifier", "segmenter", "generator")
+
+
+def asset_path(name: str, root: str | Path | None = None) -> Path:
+    """Folder of the world model ``name`` (under ``root``, default the shipped assets)."""
+    if name not in WORLD_MODELS:
+        raise ValueError(f"unknown world model {name!r}; choose from {', '.join(WORLD_MODELS)}")
+    return Path(root or ASSET_DIR).absolute() / name
+
+
+def save_world_model(name: str, params: Any, meta: dict, root: str | Path | None = None) -> Path:
+    """Write a trained world model (replacing an older one); adds normalization and version."""
+    import jaxdissect.world.models  # noqa: F401 (registers the world architectures)
+
+    spec = get_arch(meta["arch"])
+    norm = spec.normalization(meta["sizes"])
+    full = {
+        **meta,
+        "normalization": dataclasses.asdict(norm) if norm is not None else None,
+        "jaxdissect_version": jaxdissect.__version__,
+    }
+    return checkpoint.save_model(asset_path(name, root), params, full, force=True)
+
+
+def load_world_model(name: str, root: str | Path | None = None, dtype: Any = jnp.float32) -> Net:
+    """A shipped (or retrained, under ``root``) world model as a ``Net``.
+
+    ``net.meta`` holds the training settings and the held-out accuracy.
+    """
+    import jaxdissect.world.models  # noqa: F401 (registers the world architectures)
+
+    path = asset_path(name, root)
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"world model {name!r} not found at {path}; train it with "
+            f"`python -m jaxdissect.world.train {name}`"
+        )
+    return checkpoint.load(path, dtype=dtype)

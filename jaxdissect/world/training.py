@@ -1,0 +1,87 @@
+"""What the world models' trainings share: a batch stream, the optimiser loop, timing.
+
+Training data is drawn fresh from the world (image ``i`` of seed ``TRAIN_SEED``, images taken in
+order), so no image is seen twice and a run is reproducible from its step count and batch size.
+Held-out evaluations use :data:`HELD_OUT_SEED`, whose images never appear in training.
+
+The loop is a plain jitted Adam step (warm-up then cosine decay) on one device; the next batch
+is drawn on a background thread while the current step runs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import jax
+import numpy as np
+import optax
+
+from jaxdissect.data.world import WorldConfig, render_world
+
+TRAIN_SEED = 0
+HELD_OUT_SEED = 1
+TEST_SEED = 2  # a second held-out set, used by the tests
+
+
+def world_stream(config: WorldConfig, batch_size: int, start: int = 0) -> Iterator[dict]:
+    """Endless batches of consecutive world images from ``start``, drawn one batch ahead."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        nxt = pool.submit(render_world, config, np.arange(start, start + batch_size))
+        while True:
+            batch = nxt.result()
+            start += batch_size
+            nxt = pool.submit(render_world, config, np.arange(start, start + batch_size))
+            yield batch
+
+
+@dataclass
+class FitReport:
+    """Losses logged during a fit (step, loss) and the wall time in seconds."""
+
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def fit(
+    loss_fn: Callable,
+    params,
+    batches: Iterator,
+    steps: int,
+    learning_rate: float,
+    log: Callable[[str], None] | None = print,
+    log_every: int = 50,
+):
+    """Minimise ``loss_fn(params, batch) -> scalar`` for ``steps`` Adam steps.
+
+    Returns ``(params, FitReport)``. ``batches`` yields whatever ``loss_fn`` consumes.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be positive, got {steps}")
+    schedule = optax.warmup_cosine_decay_schedule(
+        0.0, learning_rate, min(100, steps // 10 + 1), steps, learning_rate * 0.02)
+    tx = optax.adam(schedule)
+    opt_state = tx.init(params)
+
+    @jax.jit
+    def step(params, opt_state, batch):
+        loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    report = FitReport()
+    start = time.perf_counter()
+    running = []
+    for i in range(1, steps + 1):
+        params, opt_state, loss = step(params, opt_state, next(batches))
+        running.append(loss)
+        if i % log_every == 0 or i == steps:
+            mean = float(np.mean(jax.device_get(running)))
+            running = []
+            report.losses.append((i, mean))
+            if log:
+                log(f"step {i}/{steps} loss {mean:.4f} ({time.perf_counter() - start:.0f} s)")
+    report.seconds = time.perf_counter() - start
+    return params, report
