@@ -1,19 +1,22 @@
 """Files for the experiment tests: an image folder of coloured squares, a dissection folder,
-toy models with the metadata a converted model has."""
+toy models with the metadata a converted model has, a test-only architecture that
+``jaxdissect.load`` can build, and the command line with the experiment command alone."""
 
 import functools
 from pathlib import Path
+from unittest import mock
 
 import jax.numpy as jnp
 import numpy as np
 from PIL import Image
-from test_generator import make_generator
-from toy_models import tiny_classifier
+from toy_models import TinyClassifier, make_generator, tiny_classifier
 
+from jaxdissect import cli
 from jaxdissect.dissect.concepts import ConceptVocabulary
 from jaxdissect.dissect.presets import get_config
 from jaxdissect.dissect.results import build_layer_result, save_result
-from jaxdissect.models.base import Net
+from jaxdissect.models.base import Net, Normalization
+from jaxdissect.models.registry import ArchSpec, register_arch
 from jaxdissect.models.segmenter.segment import Segmenter
 from jaxdissect.stats.counts import CountsResult
 
@@ -70,3 +73,23 @@ def bright_segmenter(threshold: float = 0.5, size=(16, 16)) -> Segmenter:
         return jnp.where(images[..., 0] > threshold, 1, 2).astype(jnp.int32)[:, None]
 
     return Segmenter(fn, VOCABULARY, tuple(size))
+
+
+def _build_toy(sizes, dtype):
+    return TinyClassifier(int(sizes["num_classes"]))
+
+
+def _toy_normalization(sizes):
+    return Normalization(size=8)
+
+
+TOY_ARCH = ArchSpec(name="test_tiny_classifier", build=_build_toy,
+                    normalization=_toy_normalization, default_layer="conv2",
+                    converter="tests.unused:none")
+register_arch(TOY_ARCH)  # a test-only family: jaxdissect.load builds it from meta.json
+
+
+def run_cli(argv) -> int:
+    """``jaxdissect`` with the experiment command alone (the others are tested elsewhere)."""
+    with mock.patch.object(cli, "COMMANDS", ("experiment",)):
+        return cli.main(argv)

@@ -5,8 +5,7 @@ import json
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_accuracy import batches_of
-from toy_models import readout_net, tiny_classifier
+from toy_models import batches_of, readout_net, tiny_classifier
 
 from jaxdissect.interventions.ablation import (
     rank_units,

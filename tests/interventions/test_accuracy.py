@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from toy_models import tiny_classifier
+from toy_models import batches_of, tiny_classifier
 
 from jaxdissect.interventions.accuracy import ClassCounts, count_predictions
 from jaxdissect.models.edits import UnitEdit
@@ -33,16 +33,6 @@ def test_balanced_accuracy_of_missing_class_is_nan():
     counts = ClassCounts.from_predictions(np.array([[0, 1, 1]]), np.array([0, 1, 1]), 3)
     accuracy = counts.balanced_accuracy()[0]
     assert accuracy[0] == 1.0 and accuracy[1] == 1.0 and np.isnan(accuracy[2])
-
-
-def batches_of(images, labels, batch_size):
-    for start in range(0, len(images), batch_size):
-        chunk = slice(start, start + batch_size)
-        rows = len(images[chunk])
-        image = np.zeros((batch_size, *images.shape[1:]), np.float32)
-        label = np.zeros(batch_size, np.int32)
-        image[:rows], label[:rows] = images[chunk], labels[chunk]
-        yield {"image": image, "label": label, "mask": np.arange(batch_size) < rows}
 
 
 def test_batched_ablations_equal_one_at_a_time(rng, devices):

@@ -9,44 +9,18 @@ import numpy as np
 import pytest
 from experiment_fixtures import (
     NORMALIZATION,
+    TOY_ARCH,
     bright_segmenter,
     classifier,
     dissection_folder,
     image_folder,
+    run_cli,
 )
-from toy_models import TinyClassifier
 
-from jaxdissect import cli
 from jaxdissect.checkpoint import save_model
 from jaxdissect.interventions import experiments
-from jaxdissect.models.base import Normalization
 from jaxdissect.models.proggan import ProgressiveGenerator
-from jaxdissect.models.registry import ArchSpec, register_arch
 from jaxdissect.report.plots import load_experiment
-
-
-def _build_toy(sizes, dtype):
-    return TinyClassifier(int(sizes["num_classes"]))
-
-
-def _toy_normalization(sizes):
-    return Normalization(size=8)
-
-
-TOY_ARCH = ArchSpec(name="test_tiny_classifier", build=_build_toy,
-                    normalization=_toy_normalization, default_layer="conv2",
-                    converter="tests.unused:none")
-register_arch(TOY_ARCH)  # a test-only family: jaxdissect.load builds it from meta.json
-
-
-@pytest.fixture(autouse=True)
-def experiment_only(monkeypatch):
-    """The command line with this sub-command alone (the others are tested elsewhere)."""
-    monkeypatch.setattr(cli, "COMMANDS", ("experiment",))
-
-
-def main(argv):
-    return cli.main(argv)
 
 
 def test_ablation_command_writes_a_report_plot(tmp_path, capsys):
@@ -55,7 +29,7 @@ def test_ablation_command_writes_a_report_plot(tmp_path, capsys):
                         "normalization": NORMALIZATION})
     data = image_folder(tmp_path / "images", per_class=3, seed=0)
     out = tmp_path / "results" / "experiments" / "ablation.json"
-    code = main(["experiment", "ablation", "--model", str(model), "--layer", "conv2",
+    code = run_cli(["experiment", "ablation", "--model", str(model), "--layer", "conv2",
                  "--data", f"folder:{data}", "--data-option", "resize=8", "--classes", "green",
                  "--sizes", "1,2", "--keep", "3", "--batch-size", "5", "--chunk", "4",
                  "--out", str(out)])
@@ -66,12 +40,12 @@ def test_ablation_command_writes_a_report_plot(tmp_path, capsys):
 
 
 def test_bad_options_are_one_line_errors(tmp_path, capsys):
-    code = main(["experiment", "ablation", "--model", str(tmp_path / "none"), "--layer", "x",
+    code = run_cli(["experiment", "ablation", "--model", str(tmp_path / "none"), "--layer", "x",
                  "--data", "folder:/nowhere", "--classes", "a", "--out",
                  str(tmp_path / "o.json"), "--data-option", "resize"])
     err = capsys.readouterr().err
     assert code == 2 and "expected KEY=VALUE" in err and len(err.strip().splitlines()) == 1
-    code = main(["experiment", "removal", "--model", str(tmp_path / "none"), "--dissection",
+    code = run_cli(["experiment", "removal", "--model", str(tmp_path / "none"), "--dissection",
                  str(tmp_path), "--concept", "tree", "--segmenter", "s", "--out", "o.json"])
     assert code == 2 and "no converted model" in capsys.readouterr().err
 
@@ -87,7 +61,7 @@ def test_removal_command_on_a_small_progan(tmp_path, monkeypatch):
     monkeypatch.setattr(experiments, "load_segmenter",
                         lambda *args: bright_segmenter(threshold=0.0, size=(8, 8)))
     out = tmp_path / "removal.json"
-    code = main(["experiment", "removal", "--model", str(model), "--dissection", str(folder),
+    code = run_cli(["experiment", "removal", "--model", str(model), "--dissection", str(folder),
                  "--concept", "bright", "--segmenter", "unused", "--samples", "6",
                  "--max-units", "3", "--batch-size", "4", "--out", str(out)])
     assert code == 0

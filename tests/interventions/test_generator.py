@@ -2,30 +2,13 @@
 
 import json
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from toy_models import ToyGenerator, threshold_segmenter, toy_generator
+from toy_models import latent_batches, make_generator, threshold_segmenter
 
 from jaxdissect.interventions.generator import removal_json, remove_concept_units
 from jaxdissect.report.plots import load_experiment
-
-
-def make_generator(seed=0, units=4, z_dim=3):
-    params = jax.jit(ToyGenerator(units).init)(jax.random.PRNGKey(seed),
-                                               jnp.zeros((1, z_dim)))["params"]
-    return toy_generator(params, units)
-
-
-def latent_batches(z, batch_size):
-    out = []
-    for start in range(0, len(z), batch_size):
-        rows = len(z[start:start + batch_size])
-        padded = np.zeros((batch_size, z.shape[1]), np.float32)
-        padded[:rows] = z[start:start + batch_size]
-        out.append({"z": padded, "mask": np.arange(batch_size) < rows})
-    return out
 
 
 def expected_pixels(net, z, removed_units, threshold=0.5):

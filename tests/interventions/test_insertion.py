@@ -4,8 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from test_generator import latent_batches, make_generator
-from toy_models import threshold_segmenter
+from toy_models import latent_batches, make_generator, threshold_segmenter
 
 from jaxdissect.interventions.insertion import (
     insert_concept_units,

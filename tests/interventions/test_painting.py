@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_generator import make_generator
+from toy_models import make_generator
 
 from jaxdissect.interventions.painting import brush, erase, paint, paint_many
 

@@ -5,9 +5,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from experiment_fixtures import NORMALIZATION, classifier, image_folder
-from test_accuracy import batches_of
-from test_experiment_command import TOY_ARCH, main
+from experiment_fixtures import NORMALIZATION, TOY_ARCH, classifier, image_folder, run_cli
+from toy_models import batches_of
 
 from jaxdissect.checkpoint import save_model
 from jaxdissect.interventions.ablation import unit_importance
@@ -45,7 +44,7 @@ def test_adversarial_command_end_to_end(tmp_path):
                         "normalization": NORMALIZATION})
     data = image_folder(tmp_path / "images", per_class=4, seed=5)
     out = tmp_path / "adversarial.json"
-    code = main(["experiment", "adversarial", "--model", str(model), "--layer", "conv1",
+    code = run_cli(["experiment", "adversarial", "--model", str(model), "--layer", "conv1",
                  "--data", f"folder:{data}", "--data-option", "resize=8", "--source", "red",
                  "--target", "green", "--images", "3", "--steps", "50", "--c", "10",
                  "--search-steps", "2", "--out", str(out)])

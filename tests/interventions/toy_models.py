@@ -9,6 +9,7 @@
   cell's 4x4 pixel block (16x16 images).
 * :func:`threshold_segmenter`: a segmenter labelling a pixel with concept 1 where the first
   image channel exceeds a threshold, and concept 2 elsewhere.
+* :func:`batches_of`, :func:`latent_batches`: padded, masked batches of arrays.
 """
 
 from __future__ import annotations
@@ -98,3 +99,29 @@ def threshold_segmenter(threshold: float = 0.5):
         return jnp.where(images[..., 0] > threshold, 1, 2).astype(jnp.int32)[:, None]
 
     return segment
+
+
+def batches_of(images, labels, batch_size):
+    for start in range(0, len(images), batch_size):
+        chunk = slice(start, start + batch_size)
+        rows = len(images[chunk])
+        image = np.zeros((batch_size, *images.shape[1:]), np.float32)
+        label = np.zeros(batch_size, np.int32)
+        image[:rows], label[:rows] = images[chunk], labels[chunk]
+        yield {"image": image, "label": label, "mask": np.arange(batch_size) < rows}
+
+
+def make_generator(seed=0, units=4, z_dim=3):
+    params = jax.jit(ToyGenerator(units).init)(jax.random.PRNGKey(seed),
+                                               jnp.zeros((1, z_dim)))["params"]
+    return toy_generator(params, units)
+
+
+def latent_batches(z, batch_size):
+    out = []
+    for start in range(0, len(z), batch_size):
+        rows = len(z[start:start + batch_size])
+        padded = np.zeros((batch_size, z.shape[1]), np.float32)
+        padded[:rows] = z[start:start + batch_size]
+        out.append({"z": padded, "mask": np.arange(batch_size) < rows})
+    return out
