@@ -141,8 +141,7 @@ def test_published_pipeline_equals_torch_reference(tmp_path):
     from test_segmenter_parity import TINY_COLOR, TINY_UPERNET
     from test_segmenter_reference import TINY_CLASSES, make_colornet, make_upernet, save_folder
 
-    from jaxdissect.checkpoint import load
-    from jaxdissect.models.segmenter.segment import published_segmenter
+    from jaxdissect.models.segmenter.segment import load_published_segmenter
     from ports import convert
 
     u, c = TINY_UPERNET, TINY_COLOR
@@ -154,8 +153,8 @@ def test_published_pipeline_equals_torch_reference(tmp_path):
     save_folder(tmp_path / "color", color_encoder, color_decoder, TINY_COLOR_LABELS, epoch=20)
     convert(tmp_path / "upp", tmp_path / "upp_jax", arch="upernet50")
     convert(tmp_path / "color", tmp_path / "color_jax", arch="colorseg")
-    segmenter = published_segmenter(load(tmp_path / "upp_jax"), load(tmp_path / "color_jax"),
-                                    image_size=(224, 224), skip_last_component=True)
+    segmenter = load_published_segmenter(tmp_path / "upp_jax", tmp_path / "color_jax",
+                                         image_size=(224, 224), skip_last_component=True)
     assert segmenter.size == (56, 56) and segmenter.vocabulary.num_concepts == 79
     rng = np.random.default_rng(4)
     images = np.tanh(smooth_scores(rng, 3, 224, 3, 8)).astype(np.float32)
@@ -164,3 +163,5 @@ def test_published_pipeline_equals_torch_reference(tmp_path):
     want = reference_merge(s["object"], s["material"], s["part"], s["color"], TINY_LABELS,
                            skip_last=True)
     np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="holds a converted 'colorseg' model"):
+        load_published_segmenter(tmp_path / "color_jax")

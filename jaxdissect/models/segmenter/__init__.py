@@ -2,14 +2,39 @@
 
 - :mod:`.upernet` / :mod:`.colornet`: the two networks (registered as ``upernet50`` and
   ``colorseg`` for ``jaxdissect convert FOLDER DEST --arch ...``);
-- :mod:`.merge`: their outputs -> the (N, 6, h, w) multi-label concept map;
-- :mod:`.vocabulary`: the 1,825-concept vocabulary from the checkpoints' ``labels.json``;
-- :mod:`.segment`: the :class:`Segmenter` protocol a dissection consumes, and the published
-  pipeline as one.
+- :mod:`.merge`: their scores -> the (N, 6, h, w) multi-label concept map (connected components
+  on the device: :mod:`.components`);
+- :mod:`.vocabulary`: the checkpoints' ``labels.json`` and the 1,825-concept vocabulary;
+- :mod:`.segment`: the :class:`Segmenter` a dissection consumes (plug in your own), and the
+  published pipeline as one (:func:`published_segmenter`).
 """
 
 from jaxdissect.models.segmenter import colornet, upernet  # noqa: F401  (registers the archs)
 from jaxdissect.models.segmenter.colornet import ColorNet
+from jaxdissect.models.segmenter.merge import MergeTables, merge_labels
+from jaxdissect.models.segmenter.segment import (
+    Segmenter,
+    load_published_segmenter,
+    published_segmenter,
+)
 from jaxdissect.models.segmenter.upernet import UPerNet
+from jaxdissect.models.segmenter.vocabulary import (
+    ColorLabels,
+    ConceptNumbering,
+    UnifiedLabels,
+    unified_vocabulary,
+)
 
-__all__ = ["ColorNet", "UPerNet"]
+__all__ = [
+    "load_published_segmenter",
+    "ColorLabels",
+    "ColorNet",
+    "ConceptNumbering",
+    "MergeTables",
+    "Segmenter",
+    "UPerNet",
+    "UnifiedLabels",
+    "merge_labels",
+    "published_segmenter",
+    "unified_vocabulary",
+]

@@ -101,3 +101,26 @@ def published_segmenter(
         return run(upernet.params, colornet.params if colornet else None, images)
 
     return Segmenter(fn, unified_vocabulary(labels, colors), size)
+
+
+def load_published_segmenter(
+    upernet_dir,
+    color_dir=None,
+    image_size: tuple[int, int] = (256, 256),
+    dtype=jnp.float32,
+    skip_last_component: bool = False,
+    color_none_concept: bool = False,
+) -> Segmenter:
+    """:func:`published_segmenter` from converted folders (``jaxdissect convert FOLDER DEST
+    --arch upernet50`` / ``--arch colorseg``); ``dtype`` is the networks' compute dtype."""
+    from jaxdissect.checkpoint import load
+
+    nets = []
+    for folder, arch in ((upernet_dir, "upernet50"), (color_dir, "colorseg")):
+        net = load(folder, dtype) if folder is not None else None
+        if net is not None and net.meta.get("arch") != arch:
+            raise ValueError(f"{folder} holds a converted {net.meta.get('arch')!r} model; "
+                             f"expected {arch!r} (convert the segmenter folder with --arch {arch})")
+        nets.append(net)
+    return published_segmenter(nets[0], nets[1], image_size, skip_last_component,
+                               color_none_concept)
