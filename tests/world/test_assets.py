@@ -1,0 +1,81 @@
+"""The shipped world models (jaxdissect/world/assets.py): they load, and reach their stated
+accuracy on freshly drawn held-out images (seed 2, never used in training or in the stated
+evaluation, which used seed 1)."""
+
+import numpy as np
+import pytest
+
+from jaxdissect import checkpoint
+from jaxdissect.data.world import WorldConfig, render_world
+from jaxdissect.world.assets import ASSET_DIR, WORLD_MODELS, asset_path, load_world_model
+from jaxdissect.world.segment import segment_fn
+from jaxdissect.world.train_classifier import classifier_accuracy
+from jaxdissect.world.train_generator import evaluate_generator
+from jaxdissect.world.train_segmenter import segmenter_accuracy
+from jaxdissect.world.training import TEST_SEED
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    return render_world(WorldConfig(seed=TEST_SEED), np.arange(300))
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return load_world_model("segmenter")
+
+
+def test_shipped_models_are_small_and_documented():
+    total = sum(p.stat().st_size for p in ASSET_DIR.rglob("*") if p.is_file())
+    assert total < 4 * 2**20, f"world assets take {total} bytes"
+    for name in WORLD_MODELS:
+        meta = checkpoint.read_meta(asset_path(name))
+        assert meta["training"]["command"] == f"python -m jaxdissect.world.train {name}"
+        assert meta["training"]["seconds"] > 0 and "evaluation" in meta
+
+
+def test_shipped_classifier_reaches_its_stated_accuracy(held_out):
+    net = load_world_model("classifier")
+    stated = net.meta["evaluation"]["accuracy"]
+    accuracy = classifier_accuracy(net.module, net.params, held_out["image"], held_out["label"])
+    assert accuracy >= stated - 0.04, (accuracy, stated)
+    assert accuracy > 0.85
+
+
+def test_shipped_segmenter_reaches_its_stated_pixel_accuracy(held_out, segmenter):
+    stated = segmenter.meta["evaluation"]["pixel_accuracy"]
+    measured = segmenter_accuracy(segmenter.module, segmenter.params, held_out["image"][:150],
+                                  held_out["seg"][:150])
+    for category in ("object", "material", "part"):
+        assert measured[category]["all"] >= stated[category]["all"] - 0.03, category
+        assert measured[category]["labelled"] >= stated[category]["labelled"] - 0.05, category
+    assert measured["colour"]["all"] == 1.0
+
+
+def test_shipped_generator_draws_scenes_the_segmenter_recognises(segmenter):
+    net = load_world_model("generator")
+    stated = net.meta["evaluation"]["samples"]
+    measured = evaluate_generator(net.module, net.params, segment_fn(segmenter),
+                                  tuple(net.meta["classes"]), 100)
+    for name in ("house", "road"):  # every village has both
+        assert measured["samples"][name]["images"] >= 0.8, name
+        assert measured["real"][name]["images"] >= 0.9, name
+    for name, stats in stated.items():
+        assert abs(measured["samples"][name]["images"] - stats["images"]) < 0.15, name
+
+
+def test_world_models_are_nets_with_named_layers():
+    net = load_world_model("classifier")
+    x = np.zeros((3, 64, 64, 3), np.float32)
+    logits, acts = net(x, layers=["conv4_2"])
+    assert logits.shape == (3, 9) and acts["conv4_2"].shape[1:3] == (8, 8)
+    gen = load_world_model("generator")
+    images, acts = gen(np.zeros((3, gen.module.sizes[0]), np.float32), layers=["layer4"])
+    assert images.shape == (3, 32, 32, 3) and acts["layer4"].shape[1:3] == (8, 8)
+
+
+def test_unknown_or_missing_models_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="unknown world model"):
+        load_world_model("discriminator")
+    with pytest.raises(FileNotFoundError, match="jaxdissect.world.train classifier"):
+        load_world_model("classifier", root=tmp_path)
