@@ -1,7 +1,7 @@
 """Concept segmenter throughput: the Flax pipeline under jit against the PyTorch reference.
 
 Both published segmenters are built at full size in torch with the published keys
-(``tests/parity/test_segmenter_reference.py``) and seeded random weights, written as the
+(``tests/parity/segmenter_torch.py``) and seeded random weights, written as the
 published folders, converted with ``ports.convert`` and loaded with ``jaxdissect.load``.
 
 - **Flax**: ``published_segmenter`` on 256x256 images in [-1, 1]: preprocessing, UPerNet, colour
@@ -41,15 +41,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "parity")]
 
 import jax  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from test_segmenter_merge import reference_merge  # noqa: E402
-from test_segmenter_parity import published_labels  # noqa: E402
-from test_segmenter_reference import (  # noqa: E402
-    COLOR_NAMES,
-    TINY_COLOR_LABELS,
+from segmenter_labels import COLOR_NAMES, TINY_COLOR_LABELS, published_labels  # noqa: E402
+from segmenter_merge_reference import reference_merge  # noqa: E402
+from segmenter_torch import (  # noqa: E402
     make_colornet,
     make_upernet,
     save_folder,
+    torch_pipeline_scores,
 )
 
 from jaxdissect.checkpoint import load  # noqa: E402
@@ -59,8 +57,6 @@ from jaxdissect.models.segmenter.roi_pool import precise_roi_matrix  # noqa: E40
 from jaxdissect.models.segmenter.segment import published_segmenter  # noqa: E402
 from jaxdissect.models.segmenter.vocabulary import ColorLabels, UnifiedLabels  # noqa: E402
 from ports import convert  # noqa: E402
-
-MEAN_BGR = torch.tensor([102.9801, 115.9465, 122.7717])[None, :, None, None]
 
 
 def median_seconds(calls, warmup: int, runs: int) -> list[float]:
@@ -100,19 +96,8 @@ def build_models(tmp: Path):
 
 
 def torch_scores(models, images: np.ndarray) -> dict:
-    """The reference preprocessing, networks and resizes: NHWC scores at 64x64."""
-    encoder, decoder, cenc, cdec = models
-    fmt = TINY_COLOR_LABELS["imageformat"]
-    x = torch.from_numpy(images).permute(0, 3, 1, 2)
-    up = torch.flip((x + 1) / 2 * 255, (1,)) - MEAN_BGR
-    col = torch.flip(x, (1,)) if fmt["byteorder"] == "BGR" else x
-    col = ((col + 1) / 2 - torch.tensor(fmt["mean"])[None, :, None, None]) / torch.tensor(
-        fmt["stdev"])[None, :, None, None]
-    with torch.no_grad():
-        heads, _ = decoder(encoder(up))
-        heads["color"] = cdec(cenc(col))
-    return {k: F.interpolate(v, (64, 64), mode="bilinear", align_corners=False)
-            .permute(0, 2, 3, 1).numpy() for k, v in heads.items()}
+    """The reference preprocessing, networks and resizes in torch: NHWC scores at 64x64."""
+    return torch_pipeline_scores(images, *models, (64, 64))
 
 
 def bench_batch(batch, models, segmenter, tables, labels, warmup, runs) -> dict:

@@ -8,11 +8,16 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from test_segmenter_reference import (  # noqa: E402
+from segmenter_labels import (  # noqa: E402
     COLOR_NAMES,
     TINY_CLASSES,
     TINY_COLOR_LABELS,
     TINY_LABELS,
+    published_labels,
+)
+from segmenter_torch import (  # noqa: E402
+    TINY_COLOR,
+    TINY_UPERNET,
     make_colornet,
     make_upernet,
     save_folder,
@@ -21,10 +26,6 @@ from test_segmenter_reference import (  # noqa: E402
 from jaxdissect.models.segmenter.colornet import build_colornet  # noqa: E402
 from jaxdissect.models.segmenter.upernet import build_upernet  # noqa: E402
 from ports.segmenter import convert_colorseg, convert_upernet50  # noqa: E402
-
-TINY_UPERNET = dict(stem=(8, 8, 16), stage_sizes=(3, 4, 6, 3), widths=(4, 8, 8, 16), fpn_dim=16,
-                    ppm_dim=8)
-TINY_COLOR = dict(stem=(8, 8, 16), widths=(8, 8, 16, 16), ppm_dim=8, last_dim=8)
 
 
 def rel_err(a, b):
@@ -94,16 +95,6 @@ def test_tiny_colornet_converts_and_matches(tmp_path):
     assert rel_err(logits, nhwc(ref)) < 1e-5
     for name, value in zip(("layer1", "layer2", "layer3", "layer4"), feats, strict=True):
         assert rel_err(acts[name], nhwc(value)) < 1e-5, name
-
-
-def published_labels():
-    objects = ["-"] + [f"object{i}" for i in range(1, 336)]
-    groups = {}
-    for g in range(77):  # 427 channels: 77 groups, each "none" + parts
-        n = 5 if g < 42 else 4
-        groups[objects[1 + g]] = ["-"] + [f"part{(g * 3 + j) % 112}" for j in range(n)]
-    return {"object": objects, "material": ["-"] + [f"m{i}" for i in range(25)],
-            "scene": [f"s{i}" for i in range(365)], "object_part": groups}
 
 
 @pytest.mark.slow

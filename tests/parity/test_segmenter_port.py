@@ -8,10 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from test_segmenter_reference import (  # noqa: E402
-    TINY_CLASSES,
-    TINY_COLOR_LABELS,
-    TINY_LABELS,
+from segmenter_labels import TINY_CLASSES, TINY_COLOR_LABELS, TINY_LABELS  # noqa: E402
+from segmenter_torch import (  # noqa: E402
     make_colornet,
     make_upernet,
     save_folder,
