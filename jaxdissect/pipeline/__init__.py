@@ -4,10 +4,16 @@ unit strips and a report out (:func:`dissect_model`, the library behind ``jaxdis
 
 from jaxdissect.pipeline.models import StudiedModel, load_studied_model
 from jaxdissect.pipeline.probe import open_probe_data
-from jaxdissect.pipeline.run import ModelDissection, dissect_model, plan_dissection
+from jaxdissect.pipeline.run import (
+    DissectionPlan,
+    ModelDissection,
+    dissect_model,
+    plan_dissection,
+)
 from jaxdissect.pipeline.summary import summary_text
 
 __all__ = [
+    "DissectionPlan",
     "ModelDissection",
     "StudiedModel",
     "dissect_model",

@@ -28,6 +28,7 @@ import jax
 
 from jaxdissect import sharding
 from jaxdissect.data.batching import batches
+from jaxdissect.data.source import RowSource
 from jaxdissect.dissect.driver import DEFAULT_MEMORY_BOUND, dissect, layer_folder
 from jaxdissect.dissect.presets import DissectConfig, get_config
 from jaxdissect.dissect.results import LayerResult
@@ -93,20 +94,22 @@ def default_batch_size(rows: int, mesh) -> int:
 
 
 @dataclass
-class _Plan:
+class DissectionPlan:
+    """Everything a dissection needs, checked: see :func:`plan_dissection`."""
+
     config: DissectConfig
     model: StudiedModel
     layers: list[str]
-    source: object
+    source: RowSource
     labeller: Labeller
     identity: RunIdentity
-    mesh: object
+    mesh: jax.sharding.Mesh
     batch_size: int
 
 
 def plan_dissection(model, data, *, layers=None, preset="pnas2020", segmenter="data",
                     colornet=None, quantile=None, miniou=None, topk=None, batch_size=None,
-                    devices=None, dtype="float32", limit=None, data_options=None) -> _Plan:
+                    devices=None, dtype="float32", limit=None, data_options=None) -> DissectionPlan:
     """Every check of :func:`dissect_model` that needs no compute; see its arguments."""
     config = get_config(preset, quantile=quantile, miniou=miniou, topk=topk)
     studied = model if isinstance(model, StudiedModel) else load_studied_model(model, dtype)
@@ -126,7 +129,7 @@ def plan_dissection(model, data, *, layers=None, preset="pnas2020", segmenter="d
     identity = RunIdentity(config=config.to_dict(), model=studied.identity(),
                            data=source_identity(data, source, data_options),
                            segmenter=labeller.identity)
-    return _Plan(config, studied, layers, source, labeller, identity, mesh, batch_size)
+    return DissectionPlan(config, studied, layers, source, labeller, identity, mesh, batch_size)
 
 
 def dissect_model(

@@ -57,3 +57,20 @@ def test_data_labels_need_segmentations_and_a_vocabulary():
         open_labeller("data", generator, open_probe_data("latents:4", latent_dim=256))
     with pytest.raises(ValueError, match="--colornet goes with a converted UPerNet"):
         open_labeller("world", classifier, WorldRows(4), colornet="x")
+
+
+@pytest.mark.slow
+def test_a_converted_upernet_folder_labels_a_dissection(tmp_path):
+    from world_fixtures import tiny_upernet
+
+    from jaxdissect.pipeline.run import dissect_model
+
+    folder = tiny_upernet(tmp_path / "upernet")
+    done = dissect_model("world:classifier", "world:16", tmp_path / "out", segmenter=str(folder),
+                         batch_size=8, progress=False, topk=3)
+    result = done.results["conv4_2"]
+    assert result.seg_size == (16, 16)  # a quarter of the 64 px images, as published
+    assert result.vocabulary.names[:4] == ("-", "sky", "house", "tree")
+    assert "house-t" in result.vocabulary.names and "roof" in result.vocabulary.names
+    assert done.identity.segmenter["kind"] == "published"
+    assert done.identity.segmenter["upernet"]["hash_of"] == "parameters"

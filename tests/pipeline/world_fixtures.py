@@ -28,3 +28,30 @@ def tiny_world_classifier(folder: Path, seed: int = 0) -> Path:
     meta = {"arch": "world_vgg", "sizes": SIZES, "normalization": NORMALIZATION,
             "default_layer": "conv4_2", "layers": list(WorldVGG.LAYERS)}
     return save_model(folder, params, meta, force=True)
+
+
+UPERNET_LABELS = {"object": ["-", "sky", "house", "tree"], "material": ["-", "wood", "grass"],
+                  "object_part": {"house": ["-", "door", "roof"], "tree": ["-", "trunk"]}}
+
+
+def tiny_upernet(folder: Path, seed: int = 0) -> Path:
+    """A UPerNet with tiny widths and random weights, saved like a converted segmenter folder
+    (upernet50 with its labels), so the published pipeline runs in seconds."""
+    from jaxdissect.models.segmenter.upernet import build_upernet
+
+    sizes = {"num_objects": 4, "num_parts": 5, "num_materials": 3, "fpn_dim": 8, "ppm_dim": 8,
+             "stem_widths": [4, 4, 8], "stage_sizes": [1, 1, 1, 1],
+             "stage_widths": [4, 8, 8, 8], "labels": UPERNET_LABELS}
+    module = build_upernet(sizes)
+    shapes = jax.eval_shape(module.init, jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))
+    rng = np.random.default_rng(seed)
+
+    def draw(path, s):
+        name = jax.tree_util.keystr(path)
+        if "var" in name:  # batch-norm variances must be positive
+            return (1 + rng.random(s.shape)).astype(np.float32)
+        return (rng.normal(size=s.shape) * 0.3).astype(np.float32)
+
+    params = jax.tree_util.tree_map_with_path(draw, shapes["params"])
+    return save_model(folder, params, {"arch": "upernet50", "sizes": sizes, "normalization": None,
+                                       "default_layer": "layer4"}, force=True)
