@@ -15,10 +15,12 @@ Reference: the VGG16 forward (``jaxdissect.models.vgg``, random weights, 224x224
 machine. Each figure is the median of ``--runs`` timed runs after one warm-up run; each part
 runs in its own process, so the peak resident memory (``ru_maxrss``) is its own.
 
-On CPU, ``--devices`` simulated devices split each batch (XLA:CPU runs one scatter per device),
-with ``--batch`` images per device. Prints a Markdown table, writes ``bench/out/bench_stats.json``.
+On CPU, ``--devices`` simulated devices split each batch, with ``--batch`` images per device,
+and every part runs with glibc's mmap of big blocks turned off (``HEAP_ONLY_MALLOC``; measured
+3x faster statistics; ``--system-malloc`` to compare). Prints a Markdown table, writes
+``bench/out/bench_stats.json``.
 
-Usage: ``python bench/bench_stats.py [--images 32] [--devices 2] [--batch 2] [--runs 3]``.
+Usage: ``python bench/bench_stats.py [--images 32] [--devices 2] [--batch 1] [--runs 3]``.
 The default run takes about 1.5 minutes on 2 idle CPU cores (wall-clock figures suffer from
 other load on the machine; CPU-time figures, also reported, much less).
 """
@@ -246,6 +248,12 @@ def forward_part(args) -> dict:
 
 PARTS = {"jax": jax_part, "numpy": numpy_part, "forward": forward_part}
 
+# glibc serves blocks above 32 MiB with fresh mmap'ed pages and unmaps them on free, so every
+# XLA:CPU call whose temporaries pass 32 MiB (one upsampled batch of 2 images is 12.8 MiB) pays
+# page faults on all of them: measured 3x slower statistics. Keeping freed memory in the heap
+# avoids it; every part (numpy too) runs with these settings unless --system-malloc.
+HEAP_ONLY_MALLOC = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
+
 
 def run_part(name: str, args, scratch: Path) -> dict:
     """Run one part in a fresh process (its own peak memory); returns its JSON record."""
@@ -253,6 +261,8 @@ def run_part(name: str, args, scratch: Path) -> dict:
     command = [sys.executable, __file__, "--part", name, "--out", str(out),
                "--results", str(results)] + [a for a in sys.argv[1:] if a != "--"]
     env = dict(os.environ)
+    if not args.system_malloc:  # see HEAP_ONLY_MALLOC
+        env.update(HEAP_ONLY_MALLOC)
     if name == "jax":  # simulated CPU devices (ignored by GPU and TPU backends)
         env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
                             f" --xla_force_host_platform_device_count={args.devices}").strip()
@@ -322,10 +332,12 @@ def parse_args(argv=None):
     p.add_argument("--concepts", type=int, default=1825)
     p.add_argument("--topk", type=int, default=100)
     p.add_argument("--devices", type=int, default=2, help="devices to split batches over")
-    p.add_argument("--batch", type=int, default=2, help="images per device per step")
+    p.add_argument("--batch", type=int, default=1, help="images per device per step")
     p.add_argument("--vgg-batch", type=int, default=4)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--skip", nargs="*", default=[], choices=list(PARTS))
+    p.add_argument("--system-malloc", action="store_true",
+                   help="keep glibc's default mmap for big blocks (slower on CPU)")
     p.add_argument("--part", choices=list(PARTS), help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     p.add_argument("--results", help=argparse.SUPPRESS)
