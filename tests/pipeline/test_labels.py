@@ -54,7 +54,8 @@ def test_data_labels_need_segmentations_and_a_vocabulary():
     assert labeller.labels(batch, None) is batch["seg"]
     generator = load_studied_model("world:generator")
     with pytest.raises(ValueError, match="generated images have no segmentations"):
-        open_labeller("data", generator, open_probe_data("latents:4", latent_dim=256))
+        latents = open_probe_data("latents:4", latent_dim=generator.latent_dim)
+        open_labeller("data", generator, latents)
     with pytest.raises(ValueError, match="--colornet goes with a converted UPerNet"):
         open_labeller("world", classifier, WorldRows(4), colornet="x")
 
