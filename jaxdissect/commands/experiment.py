@@ -27,7 +27,9 @@ def _data_options(pairs: list[str]) -> dict:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="model folder (jaxdissect convert)")
+    parser.add_argument("--model", required=True,
+                        help="model folder (jaxdissect convert), or world:classifier / "
+                        "world:generator")
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--batch-size", type=int, default=None, help="images or latents per step")
     parser.add_argument("--devices", type=int, default=None, help="number of devices to use")
@@ -36,7 +38,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _classifier(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layer", required=True, help="layer whose units are studied")
     parser.add_argument("--data", required=True,
-                        help="labelled images, e.g. folder:PATH or tfds:places365_small:train")
+                        help="labelled images, e.g. folder:PATH, tfds:places365_small:train, "
+                        "world:2000")
     parser.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                         help="data source option, e.g. resize=256 (repeatable)")
 
@@ -45,8 +48,10 @@ def _generative(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dissection", required=True,
                         help="dissection layer folder (iou.npy, concepts.csv); its layer is used")
     parser.add_argument("--concept", required=True, help="concept name (or number)")
-    parser.add_argument("--segmenter", required=True, help="converted UPerNet folder")
-    parser.add_argument("--colornet", default=None, help="converted colour model folder")
+    parser.add_argument("--segmenter", required=True,
+                        help="world, or a converted UPerNet (or world segmenter) folder")
+    parser.add_argument("--colornet", default=None,
+                        help="converted colour model folder (with a UPerNet --segmenter)")
     parser.add_argument("--samples", type=int, default=1000, help="latents z (1000)")
     parser.add_argument("--seed", type=int, default=1, help="latent draw seed (1)")
     parser.add_argument("--chunk", type=int, default=None, help="edits per compiled call")
@@ -62,6 +67,8 @@ def register(subparsers) -> None:
     _classifier(p)
     p.add_argument("--eval-data", default=None,
                    help="data the removals are evaluated on (default: --data)")
+    p.add_argument("--eval-data-option", action="append", metavar="KEY=VALUE",
+                   help="option of --eval-data (default: the --data-option values)")
     p.add_argument("--classes", required=True, help="comma-separated class names or numbers")
     p.add_argument("--sizes", default="1,2,3,4,5,20,64,128,256", help="units removed per set")
     p.add_argument("--keep", type=int, default=20, help="complement: keep only the top K (20)")
@@ -97,10 +104,13 @@ def run(args: argparse.Namespace) -> int:
     batch = {} if args.batch_size is None else {"batch_size": args.batch_size}
     chunk = {} if getattr(args, "chunk", None) is None else {"chunk_size": args.chunk}
     if args.experiment == "ablation":
+        options = _data_options(args.data_option)
+        eval_options = (_data_options(args.eval_data_option) if args.eval_data_option
+                        else options)
         result = experiments.ablation_experiment(
             args.model, args.layer, args.data, [c for c in args.classes.split(",") if c],
             eval_data=args.eval_data, sizes=[int(k) for k in args.sizes.split(",") if k],
-            keep=args.keep, data_options=_data_options(args.data_option),
+            keep=args.keep, data_options=options, eval_data_options=eval_options,
             devices=args.devices, **batch, **chunk)
     elif args.experiment in ("removal", "insertion"):
         common = dict(segmenter=args.segmenter, colornet=args.colornet, samples=args.samples,

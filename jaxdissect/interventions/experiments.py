@@ -1,48 +1,58 @@
 """The paper's intervention experiments from files: models, data specs and dissection folders.
 
-Each function loads what it needs (a ``jaxdissect.load`` model folder, or a ``Net`` given; data
-sources through :func:`jaxdissect.data.factory.open_source`; a dissection layer folder for the
-units of a concept; a converted segmenter), runs the library function and returns the JSON-able
-result in the schema of :mod:`jaxdissect.report.plots` (``adversarial`` has its own kind,
+Each function loads what it needs the way ``jaxdissect dissect`` does (:mod:`jaxdissect.pipeline`):
+a model folder or ``world:NAME`` (or a ``Net`` given); a data spec (``folder:``, ``tfds:``,
+``world:N`` ..., sized for the model); a segmenter choice (``world``, a converted UPerNet
+folder with an optional colour model, or a world segmenter folder); and a dissection layer
+folder for the units of a concept. It runs the library function and returns the JSON-able result
+in the schema of :mod:`jaxdissect.report.plots` (``adversarial`` has its own kind,
 ``adversarial_unit_change``). ``jaxdissect experiment NAME`` is a thin layer over these.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdissect.checkpoint import load
+from jaxdissect.checkpoint import read_meta
 from jaxdissect.data.batching import batches
-from jaxdissect.data.factory import open_source
 from jaxdissect.dissect.results import load_result
 from jaxdissect.interventions import ablation, adversarial, generator, insertion
 from jaxdissect.interventions.accuracy import model_normalization
 from jaxdissect.interventions.units import concept_number, concept_units, units_by_iou
 from jaxdissect.models.base import Net
+from jaxdissect.models.segmenter.segment import Segmenter
+from jaxdissect.pipeline.models import load_studied_model
+from jaxdissect.pipeline.probe import open_probe_data
 
 
-def _net(model: str | Net) -> Net:
-    return model if isinstance(model, Net) else load(model)
+def _net(model) -> Net:
+    """A ``Net`` as given, or the model folder / ``world:NAME`` spec loaded."""
+    return model if isinstance(model, Net) else load_studied_model(model).net
 
 
 def classifier_source(spec: str, net: Net, options: dict | None = None):
-    """The images of ``spec`` cropped to the model's input size (``options`` override)."""
-    size = model_normalization(net).size
-    merged = {"crop": size, **({"resize": size} if size > 256 else {}), **(options or {})}
-    source = open_source(spec, **merged)
+    """The images of ``spec`` sized for the model's input (as ``jaxdissect dissect`` does;
+    ``options`` override)."""
+    source = open_probe_data(spec, options=options, image_size=model_normalization(net).size)
     if "label" not in source.fields:
         raise ValueError(f"{spec} has no class labels; classifier experiments need labelled "
                          "images (an image folder with one sub-folder per class)")
     return source
 
 
-def class_names_of(source, num_classes: int) -> list[str]:
-    names = list(getattr(source, "classes", []) or [])
-    return names if len(names) == num_classes else [str(c) for c in range(num_classes)]
+def class_names_of(source, num_classes: int, net: Net | None = None) -> list[str]:
+    """Class names from the data source (image folders), else the model's ``meta["classes"]``,
+    else the numbers."""
+    for names in (getattr(source, "classes", None), (net.meta or {}).get("classes") if net
+                  else None):
+        if names and len(names) == num_classes:
+            return list(names)
+    return [str(c) for c in range(num_classes)]
 
 
 def class_numbers(classes: Sequence[str | int], names: Sequence[str]) -> list[int]:
@@ -69,37 +79,64 @@ def _num_classes(net: Net) -> int:
     return int(out.shape[-1])
 
 
-def ablation_experiment(model: str | Net, layer: str, data: str, classes: Sequence[str | int], *,
-                        eval_data: str | None = None, sizes=ablation.REMOVAL_SIZES,
+def _classifier_batches(data, net: Net, options: dict | None, batch_size: int):
+    """(batches, source or None) for a data spec string, or batches given as they are."""
+    if isinstance(data, str):
+        source = classifier_source(data, net, options)
+        return batches(source, batch_size), source
+    return data, None
+
+
+def ablation_experiment(model: str | Net, layer: str, data, classes: Sequence[str | int], *,
+                        eval_data=None, sizes=ablation.REMOVAL_SIZES,
                         keep: int = ablation.KEEP_MOST_IMPORTANT, batch_size: int = 32,
                         chunk_size: int = 32, data_options: dict | None = None,
-                        devices=None) -> dict:
+                        eval_data_options: dict | None = None, devices=None) -> dict:
     """Unit importance on ``data``; removal curves of ``classes`` on ``eval_data`` (default:
-    the same data). Returns the ``removal_curves`` JSON."""
+    the same data). ``data`` / ``eval_data``: data spec strings (with ``data_options`` /
+    ``eval_data_options``, default the former), or batches (dicts with ``image`` uint8,
+    ``label``, ``mask``; re-iterable when ``eval_data`` is None). Returns the
+    ``removal_curves`` JSON."""
     net = _net(model)
-    train = classifier_source(data, net, data_options)
-    test = classifier_source(eval_data, net, data_options) if eval_data else train
-    names = class_names_of(test, _num_classes(net))
-    if class_names_of(train, len(names)) != names:
+    train, train_source = _classifier_batches(data, net, data_options, batch_size)
+    eval_options = data_options if eval_data_options is None else eval_data_options
+    test, test_source = (train, train_source) if eval_data is None else _classifier_batches(
+        eval_data, net, eval_options, batch_size)
+    names = class_names_of(test_source, _num_classes(net), net)
+    if class_names_of(train_source, len(names), net) != names:
         raise ValueError(f"{data} and {eval_data} name their classes differently")
     chosen = class_numbers(classes, names)
-    importance = ablation.unit_importance(net, layer, batches(train, batch_size),
-                                          chunk_size=chunk_size, devices=devices)
-    curves = ablation.removal_curves(net, layer, importance.importance, batches(test, batch_size),
-                                     chosen, sizes=sizes, keep=keep, chunk_size=chunk_size,
+    importance = ablation.unit_importance(net, layer, train, chunk_size=chunk_size,
+                                          devices=devices)
+    curves = ablation.removal_curves(net, layer, importance.importance, test, chosen,
+                                     sizes=sizes, keep=keep, chunk_size=chunk_size,
                                      devices=devices)
     result = ablation.removal_curves_json(curves, names, layer)
-    result.update(importance_data=data, eval_data=eval_data or data,
+    describe = lambda d: d if isinstance(d, str) else "batches given"
+    result.update(importance_data=describe(data), eval_data=describe(eval_data or data),
                   baseline_balanced_accuracy=[float(importance.baseline[c]) for c in chosen])
     return result
 
 
-def load_segmenter(segmenter: str, colornet: str | None, image_size: tuple[int, int]):
-    """The published merged segmenter from converted UPerNet (and colour model) folders."""
-    from jaxdissect.models.segmenter.segment import published_segmenter
+def load_segmenter(choice: str, colornet: str | None, image_size: tuple[int, int]) -> Segmenter:
+    """The segmenter of ``choice``: ``world`` (the shipped world segmenter), a world segmenter
+    folder, or a converted UPerNet folder (with ``colornet``: the published merged segmenter),
+    for generated images of ``image_size`` in [-1, 1]."""
+    from jaxdissect.pipeline.labels import published_labeller, world_labeller
 
-    return published_segmenter(load(segmenter), load(colornet) if colornet else None,
-                               image_size=image_size)
+    side = int(image_size[0])
+    if choice == "world":
+        labeller = world_labeller(None, side)
+    elif not Path(choice).is_dir():
+        raise FileNotFoundError(f"segmenter folder {choice} not found; use world or a converted "
+                                "segmenter folder")
+    elif read_meta(choice)["arch"] == "world_segmenter":
+        labeller = world_labeller(choice, side)
+    else:
+        labeller = published_labeller(choice, colornet, side)
+    probe = jax.ShapeDtypeStruct((1, side, side, 3), jnp.float32)
+    size = jax.eval_shape(labeller.segment, probe).shape[2:]
+    return Segmenter(labeller.segment, labeller.vocabulary, tuple(size))
 
 
 def _generator_setup(model, dissection, concept, segment, segmenter, colornet):
@@ -110,7 +147,8 @@ def _generator_setup(model, dissection, concept, segment, segmenter, colornet):
     name = result.vocabulary.names[number]
     if segment is None:
         if segmenter is None:
-            raise ValueError("give the segmenter: a converted UPerNet folder (--segmenter)")
+            raise ValueError("give the segmenter: world, or a converted segmenter folder "
+                             "(--segmenter)")
         dim = _latent_dim(net)
         images = jax.eval_shape(lambda z: net(z)[0], jax.ShapeDtypeStruct((1, dim), jnp.float32))
         segment = load_segmenter(segmenter, colornet, tuple(images.shape[1:3]))
@@ -129,8 +167,9 @@ def _latent_dim(net: Net) -> int:
 
 
 def _latents(net: Net, samples: int, seed: int, batch_size: int):
-    dim = _latent_dim(net)
-    return batches(open_source(f"latents:{samples}", seed=seed, dim=dim), batch_size)
+    source = open_probe_data(f"latents:{samples}", options={"seed": seed},
+                             latent_dim=_latent_dim(net))
+    return batches(source, batch_size)
 
 
 def removal_experiment(model: str | Net, dissection: str, concept: str, *, segmenter=None,
@@ -199,7 +238,7 @@ def adversarial_experiment(model: str | Net, layer: str, data: str, source: str 
     ``layer`` whose peak activation changes most (labelled from ``dissection`` if given)."""
     net = _net(model)
     images_source = classifier_source(data, net, data_options)
-    names = class_names_of(images_source, _num_classes(net))
+    names = class_names_of(images_source, _num_classes(net), net)
     src, dst = class_numbers([source, target], names)
     originals = _class_images(images_source, src, images, batch_size)
     attack = adversarial.carlini_wagner(net, originals, np.full(len(originals), dst),

@@ -47,7 +47,7 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys):
     assert code == 2 and "expected KEY=VALUE" in err and len(err.strip().splitlines()) == 1
     code = run_cli(["experiment", "removal", "--model", str(tmp_path / "none"), "--dissection",
                  str(tmp_path), "--concept", "tree", "--segmenter", "s", "--out", "o.json"])
-    assert code == 2 and "no converted model" in capsys.readouterr().err
+    assert code == 2 and "model folder" in capsys.readouterr().err
 
 
 def test_removal_command_on_a_small_progan(tmp_path, monkeypatch):
