@@ -23,9 +23,9 @@ def images():
     return render_world(WorldConfig(), np.arange(5))["image"]
 
 
-def test_classifier_layers_and_shapes(images):
+def test_classifier_layers_and_shapes(images, make_params):
     module = WorldVGG(widths=(4, 8, 8, 12), fc_width=6)
-    params = module.init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))["params"]
+    params = make_params(module, jnp.zeros((1, 64, 64, 3)))
     net = Net(module, params)
     logits, acts = net(WORLD_NORMALIZATION(images), layers=module.LAYERS)
     assert logits.shape == (5, 9)
@@ -35,9 +35,9 @@ def test_classifier_layers_and_shapes(images):
     assert all((a >= 0).all() for a in acts.values())  # post-ReLU
 
 
-def test_classifier_ablation_zeroes_the_units_and_changes_the_output(images):
+def test_classifier_ablation_zeroes_the_units_and_changes_the_output(images, make_params):
     module = WorldVGG(widths=(4, 8, 8, 12), fc_width=6)
-    params = module.init(jax.random.PRNGKey(1), jnp.zeros((1, 64, 64, 3)))["params"]
+    params = make_params(module, jnp.zeros((1, 64, 64, 3)), seed=1)
     net = Net(module, params)
     x = WORLD_NORMALIZATION(images)
     base, _ = net(x)
@@ -52,11 +52,10 @@ def test_classifier_rejects_wrong_input_size():
         module.init(jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3)))
 
 
-def test_segmenter_heads_and_layers(images):
+def test_segmenter_heads_and_layers(images, make_params):
     module = WorldSegmenter(widths=(4, 6, 8, 8))
-    params = module.init(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))["params"]
-    logits, acts = module.apply({"params": params}, WORLD_NORMALIZATION(images),
-                                layers=module.LAYERS)
+    params = make_params(module, jnp.zeros((1, 64, 64, 3)))
+    logits, acts = Net(module, params)(WORLD_NORMALIZATION(images), layers=module.LAYERS)
     for head, table in HEAD_CONCEPTS.items():
         assert logits[head].shape == (5, 32, 32, len(table))
     assert acts["enc4"].shape == (5, 8, 8, 8) and acts["dec2"].shape == (5, 32, 32, 6)
