@@ -52,6 +52,14 @@ _EXPORTS = {
     # segmenter
     "Segmenter": "jaxdissect.models.segmenter.segment",
     "load_published_segmenter": "jaxdissect.models.segmenter.segment",
+    # experiments
+    "unit_importance": "jaxdissect.interventions.ablation",
+    "removal_curves": "jaxdissect.interventions.ablation",
+    "remove_concept_units": "jaxdissect.interventions.generator",
+    "insert_concept_units": "jaxdissect.interventions.insertion",
+    "carlini_wagner": "jaxdissect.interventions.adversarial",
+    "paint": "jaxdissect.interventions.painting",
+    "erase": "jaxdissect.interventions.painting",
     # reports
     "build_report": "jaxdissect.report.build",
     "render_unit_strips": "jaxdissect.report.strips",
