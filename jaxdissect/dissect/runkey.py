@@ -27,7 +27,9 @@ the same key; a run folder of another key is refused unless ``force``, which emp
 (this is how ``jaxdissect demo`` lays out the dissections inside its own keyed folder).
 
 Checkpoint hash: the ``source.sha256`` recorded in the model folder's ``meta.json`` (the hash of
-the converted ``.pth``), else a hash of the parameters themselves (:func:`params_sha256`).
+the converted ``.pth``), else a hash of the parameters themselves (:func:`params_sha256`). Model
+and segmenter folders enter by content, not by path (recorded under ``settings``), so a copied
+folder reuses its results.
 """
 
 from __future__ import annotations
@@ -78,15 +80,16 @@ def params_sha256(params: Any) -> str:
     return digest.hexdigest()
 
 
-def model_identity(meta: dict, params: Any, location: str, dtype: str) -> dict:
+def model_identity(meta: dict, params: Any, dtype: str) -> dict:
     """What identifies a model: architecture, sizes, input normalisation, compute dtype and
-    the checkpoint hash (recorded source hash, else the parameters' hash)."""
+    the checkpoint hash (recorded source hash, else the parameters' hash). Not its location:
+    a copied model folder is the same model."""
     source = meta.get("source") if isinstance(meta.get("source"), dict) else {}
     if source.get("sha256"):
         checkpoint, hashed = str(source["sha256"]), "source checkpoint (meta.json)"
     else:
         checkpoint, hashed = params_sha256(params), "parameters"
-    return {"location": str(location), "arch": meta.get("arch"), "sizes": meta.get("sizes"),
+    return {"arch": meta.get("arch"), "sizes": meta.get("sizes"),
             "normalization": meta.get("normalization"), "dtype": dtype,
             "checkpoint_sha256": checkpoint, "hash_of": hashed}
 

@@ -86,7 +86,7 @@ def world_labeller(folder: str | Path | None, image_size: int) -> Labeller:
         return segment(net.module, net.params, images)
 
     identity = {"kind": "world_segmenter", "upsample": factor,
-                "model": model_identity(dict(net.meta), net.params, str(folder), "float32")}
+                "model": model_identity(dict(net.meta), net.params, "float32")}
     return Labeller("world", world_vocabulary(), identity, jax.jit(fn))
 
 
@@ -120,9 +120,9 @@ def published_labeller(folder: str, colornet: str | None, image_size: int) -> La
     upernet, color = load(folder), load(colornet) if colornet else None
     segmenter = published_segmenter(upernet, color, image_size=(image_size, image_size))
     identity = {"kind": "published",
-                "upernet": model_identity(dict(upernet.meta), upernet.params, folder, "float32"),
+                "upernet": model_identity(dict(upernet.meta), upernet.params, "float32"),
                 "colornet": None if color is None else model_identity(
-                    dict(color.meta), color.params, colornet, "float32")}
+                    dict(color.meta), color.params, "float32")}
     return Labeller("published", segmenter.vocabulary, identity, segmenter.fn)
 
 

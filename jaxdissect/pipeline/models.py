@@ -71,7 +71,7 @@ class StudiedModel:
         check_layers(layers, self.net.layer_names, f"{self.name} ({self.location})")
 
     def identity(self) -> dict:
-        return model_identity(dict(self.net.meta), self.net.params, self.location, self.dtype)
+        return model_identity(dict(self.net.meta), self.net.params, self.dtype)
 
 
 def _normalization(net: Net) -> Normalization | None:

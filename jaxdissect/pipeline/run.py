@@ -197,7 +197,8 @@ def dissect_model(
         render_strips(plan.model, plan.source, {l: results[l] for l in missing}, folders,
                       batch_size=plan.batch_size, mesh=plan.mesh)
     run.record(plan.layers, batch_size=plan.batch_size,
-               devices=sharding.num_data_shards(plan.mesh))
+               devices=sharding.num_data_shards(plan.mesh), model=plan.model.location,
+               segmenter=segmenter, colornet=colornet)
     page = build_report(run.path) if report else None
     return ModelDissection(run.path, results, reused, page, plan.identity,
                            time.perf_counter() - start)

@@ -49,10 +49,9 @@ def test_params_hash_sees_values_names_and_dtypes():
 
 def test_model_identity_prefers_the_recorded_source_hash():
     params = {"w": np.ones(3, np.float32)}
-    recorded = model_identity({"arch": "vgg16", "source": {"sha256": "f00"}}, params, "m",
-                              "float32")
+    recorded = model_identity({"arch": "vgg16", "source": {"sha256": "f00"}}, params, "float32")
     assert recorded["checkpoint_sha256"] == "f00" and "source" in recorded["hash_of"]
-    hashed = model_identity({"arch": "world_vgg"}, params, "m", "bfloat16")
+    hashed = model_identity({"arch": "world_vgg"}, params, "bfloat16")
     assert hashed["checkpoint_sha256"] == params_sha256(params)
     assert hashed["dtype"] == "bfloat16"
 

@@ -2,6 +2,7 @@
 results keyed by their settings (reused when equal, recomputed elsewhere when not)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -74,7 +75,8 @@ def test_a_dissection_writes_results_strips_report_and_its_identity(model, base)
     assert set(saved["layers"]) >= set(LAYERS) and saved["settings"]["batch_size"] == 16
 
 
-def test_same_settings_reuse_finished_layers_without_running_the_model(model, base, reads):
+def test_same_settings_reuse_finished_layers_without_running_the_model(model, base, reads,
+                                                                       tmp_path):
     out = base.folder.parent
     before = mtimes(base.folder)
     again = run(model, out)
@@ -83,6 +85,9 @@ def test_same_settings_reuse_finished_layers_without_running_the_model(model, ba
     assert mtimes(again.folder) == before
     for layer in LAYERS:
         np.testing.assert_array_equal(again.results[layer].iou, base.results[layer].iou)
+    copy = shutil.copytree(model, tmp_path / "copied-model")  # same bytes, another path
+    assert run(copy, out).reused == LAYERS and reads["rows"] == 0
+    assert json.loads((base.folder / "run.json").read_text())["settings"]["model"] == str(copy)
     more = run(model, out, layers=[*LAYERS, "conv3_1"])
     assert more.reused == LAYERS and more.folder == base.folder and reads["rows"] >= 20
     assert mtimes(more.folder) == before and (more.folder / "conv3_1" / "iou.npy").is_file()
