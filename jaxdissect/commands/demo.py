@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import argparse
 
-SIZES = ("images", "samples", "ablation_images", "removal_samples", "insertion_samples",
-         "quantile_samples", "batch_size")
+SIZES = {
+    "images": "probe images of the classifier dissections",
+    "samples": "latents of the generator dissection",
+    "ablation_images": "images for unit importance, and again for the removal curves",
+    "removal_samples": "latents of the generator removal experiment",
+    "insertion_samples": "latents of the insertion experiment (each at every layer cell)",
+    "quantile_samples": "latents for the values the insertion writes",
+    "batch_size": "images or latents per step, a multiple of the devices",
+}
 
 
 def register(subparsers) -> None:
@@ -24,10 +31,12 @@ def register(subparsers) -> None:
                         "OUT/<key>/, OUT/latest points at it")
     parser.add_argument("--quick", action="store_true",
                         help="reduced sizes (about 10x fewer images), for a fast check")
-    for name in SIZES:
-        flag = "--" + name.replace("_", "-")
-        parser.add_argument(flag, type=int, default=None, metavar="N",
-                            help=f"override the {name.replace('_', ' ')} setting")
+    from jaxdissect.demo.settings import FULL, QUICK
+
+    for name, what in SIZES.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=None, metavar="N",
+                            help=f"{what} (default: {getattr(FULL, name)}; --quick: "
+                            f"{getattr(QUICK, name)})")
     parser.add_argument("--devices", type=int, default=None,
                         help="number of devices (default: all)")
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
