@@ -52,6 +52,9 @@ _EXPORTS = {
     # segmenter
     "Segmenter": "jaxdissect.models.segmenter.segment",
     "load_published_segmenter": "jaxdissect.models.segmenter.segment",
+    # end-to-end runs
+    "dissect_model": "jaxdissect.pipeline.run",
+    "run_demo": "jaxdissect.demo.run",
     # experiments
     "unit_importance": "jaxdissect.interventions.ablation",
     "removal_curves": "jaxdissect.interventions.ablation",
