@@ -17,7 +17,8 @@ segmentation grid (``mid = (first + last + 1) // 2``), like the published merge 
 skipped-last-component quirk).
 
 Determinism: image ``i`` depends only on ``(seed, i)``; any subset, order or batch size
-reproduces it. Speed: a few thousand 64x64 images per second per core.
+reproduces it. Speed (numpy, one core): about 1,000 64x64 images per second with the default
+grid; quad channels (connected components per image, on the host) cost about 60% more.
 """
 
 from __future__ import annotations

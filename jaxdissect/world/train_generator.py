@@ -146,8 +146,8 @@ def train_generator(settings: GeneratorSettings = GeneratorSettings(),
                     log: Callable[[str], None] | None = print, segmenter_root=None):
     """Train and evaluate; returns ``(module, params, meta)`` with ``meta`` JSON-able.
 
-    The evaluation uses the world segmenter saved under ``segmenter_root`` (default: the
-    shipped one) when it exists.
+    The evaluation uses the world segmenter saved under ``segmenter_root`` when there is one,
+    else the shipped one.
     """
     module = ProgressiveGenerator(sizes=tuple(settings.sizes))
     encoder = WorldEncoder(settings.sizes[0])
@@ -184,9 +184,11 @@ def train_generator(settings: GeneratorSettings = GeneratorSettings(),
 
 
 def _segmenter(root):
+    """The world segmenter under ``root`` if there is one, else the shipped one, else None."""
     from jaxdissect.world.assets import asset_path, load_world_model
     from jaxdissect.world.segment import segment_fn
 
-    if not asset_path("segmenter", root).is_dir():
-        return None
-    return segment_fn(load_world_model("segmenter", root))
+    for folder in (root, None):
+        if asset_path("segmenter", folder).is_dir():
+            return segment_fn(load_world_model("segmenter", folder))
+    return None
