@@ -110,3 +110,11 @@ def test_dissect_runs_end_to_end_and_prints_a_summary(tmp_path, capsys):
     assert (folder / "conv4_2" / "image" / "unit0.jpg").is_file()
     assert cli.main(argv) == 0
     assert "finished earlier" in capsys.readouterr().out
+
+
+def test_convert_summary_keeps_long_size_entries_short():
+    from jaxdissect.commands.convert import describe_sizes
+
+    text = describe_sizes({"num_classes": 365, "labels": {"object": list(range(336))},
+                           "ignored": [f"k{i}" for i in range(40)], "widths": [64, 128]})
+    assert text == "num_classes=365, labels=<1 entries>, ignored=<40 entries>, widths=[64, 128]"

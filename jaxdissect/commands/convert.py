@@ -13,23 +13,37 @@ def register(subparsers) -> None:
         description="Convert a PyTorch state dict to an orbax checkpoint plus meta.json. "
         "The architecture is detected from the keys unless --arch is given.",
     )
-    parser.add_argument("src", help="PyTorch checkpoint file (.pth state dict)")
+    parser.add_argument("src", help="PyTorch checkpoint file (.pth state dict), or a segmenter "
+                        "folder (encoder/decoder .pth and labels.json) with --arch upernet50 "
+                        "or colorseg")
     parser.add_argument("dest", help="output folder (must not exist unless --force)")
     parser.add_argument("--arch", default=None,
-                        help="architecture name, e.g. vgg16, alexnet, resnet18, resnet50, "
-                        "resnet152 (default: detect from the keys)")
+                        help="architecture name: vgg16, alexnet, resnet18, resnet50, "
+                        "resnet152, proggan, upernet50, colorseg (default: detect from the "
+                        "keys of a .pth file)")
     parser.add_argument("--force", action="store_true", help="replace an existing DEST")
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import json
+def describe_sizes(sizes: dict) -> str:
+    """Scalar sizes as ``key=value``; long entries (label tables, ignored keys) by their length."""
+    parts = []
+    for key, value in sizes.items():
+        if isinstance(value, (int, float, str, bool)):
+            parts.append(f"{key}={value}")
+        elif isinstance(value, (list, tuple)) and len(value) <= 8:
+            parts.append(f"{key}={list(value)}")
+        else:
+            parts.append(f"{key}=<{len(value)} entries>")
+    return ", ".join(parts)
 
+
+def run(args: argparse.Namespace) -> int:
     from jaxdissect.checkpoint import read_meta
     from ports import convert
 
     dest = convert(args.src, args.dest, arch=args.arch, force=args.force)
     meta = read_meta(dest)
-    print(f"wrote {dest}: {meta['arch']} {json.dumps(meta['sizes'])}, "
+    print(f"wrote {dest}: {meta['arch']} ({describe_sizes(meta['sizes'])}); "
           f"layers {', '.join(meta['layers'])}")
     return 0
