@@ -40,6 +40,9 @@ class Progress:
             self._print(now, end="")
 
     def end(self) -> None:
+        # The announced total counts padded rows; at the end every valid image has been seen.
+        if self._total is not None:
+            self._total = self._done
         self._print(time.perf_counter(), end="\n")
 
     def line(self, now: float) -> str:

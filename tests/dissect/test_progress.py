@@ -30,3 +30,12 @@ def test_unknown_total_and_disabled():
     off.advance(3)
     off.end()
     assert quiet.getvalue() == ""
+
+
+def test_final_line_counts_the_images_seen_not_the_padded_rows():
+    stream = io.StringIO()
+    progress = Progress(stream=stream, min_interval=3600.0)
+    progress.start("pass 1", total_images=2048)  # 64 batches of 32 rows, the last one padded
+    progress.advance(2000)
+    progress.end()
+    assert stream.getvalue().splitlines()[-1].lstrip("\r").startswith("pass 1: 2000/2000 images")
