@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from jaxdissect.dissect.upsample import interpolation_matrix, upsample, upsample_numpy
+from jaxdissect.sharding import make_mesh, shard_batch
 
 
 def pnas_sample(image: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
@@ -100,3 +101,62 @@ def test_dtypes_host_version_and_errors(rng):
         upsample(jnp.asarray(maps), (8, 10), "nearest")
     with pytest.raises(ValueError, match="expects \\(N, h, w, U\\)"):
         upsample(jnp.zeros((4, 5, 2)), (8, 10))
+
+
+def einsum_upsample(maps, out_size, mode):
+    """The former formulation (two einsums, which XLA lays out with transposes): the reference."""
+    rows = jnp.asarray(interpolation_matrix(maps.shape[1], out_size[0], mode))
+    cols = jnp.asarray(interpolation_matrix(maps.shape[2], out_size[1], mode))
+    highest = jax.lax.Precision.HIGHEST
+    x = jnp.einsum("Hh,nhwu->nHwu", rows, maps.astype(jnp.float32), precision=highest)
+    return jnp.einsum("Ww,nHwu->nHWu", cols, x, precision=highest)
+
+
+def ulps_apart(a, b):
+    return np.abs(a - b) / np.spacing(np.maximum(np.abs(a), np.abs(b)))
+
+
+@pytest.mark.parametrize("mode", ["pnas2020", "bilinear"])
+def test_bit_identical_to_the_einsum_formulation_at_the_vgg_shape(mode, rng):
+    """conv5_3 (512 units, 14x14) onto the 56x56 grid: the same bits as the einsums. Holds where
+    XLA:CPU picks kernels that accumulate the same way for both dot shapes (measured on AVX-512)."""
+    maps = jnp.asarray(rng.gamma(1.0, size=(3, 14, 14, 512)).astype(np.float32))
+    ours = jax.jit(upsample, static_argnums=(1, 2))(maps, (56, 56), mode)
+    reference = jax.jit(einsum_upsample, static_argnums=(1, 2))(maps, (56, 56), mode)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(reference))
+
+
+@pytest.mark.parametrize("mode", ["pnas2020", "bilinear"])
+@pytest.mark.parametrize("batch,shape_in,shape_out,units", [
+    (3, (14, 14), (56, 56), 37), (2, (14, 14), (56, 56), 96), (2, (28, 28), (112, 112), 5),
+    (5, (5, 7), (13, 9), 3), (3, (9, 6), (4, 3), 2), (2, (1, 3), (4, 4), 1),
+    (1, (7, 7), (7, 7), 4), (3, (32, 32), (8, 8), 6)])
+def test_within_a_few_ulps_of_the_einsum_formulation(mode, batch, shape_in, shape_out, units,
+                                                     rng):
+    """Elsewhere the two dot layouts may get kernels that round the two taps differently."""
+    maps = jnp.asarray(rng.gamma(1.0, size=(batch, *shape_in, units)).astype(np.float32))
+    ours = np.asarray(upsample(maps, shape_out, mode))
+    reference = np.asarray(jax.jit(einsum_upsample, static_argnums=(1, 2))(maps, shape_out, mode))
+    assert ulps_apart(ours, reference).max() <= 4
+
+
+@pytest.mark.parametrize("shape_in,shape_out,units", [((3, 3), (11, 11), 5), ((2, 2), (4, 4), 1),
+                                                      ((14, 14), (56, 56), 37)])
+def test_bits_do_not_depend_on_the_batch(shape_in, shape_out, units, rng):
+    maps = jnp.asarray(rng.gamma(1.0, size=(7, *shape_in, units)).astype(np.float32))
+    resample = jax.jit(upsample, static_argnums=(1,))
+    whole = np.asarray(resample(maps, shape_out))
+    for start, size in ((0, 1), (1, 2), (3, 3)):
+        np.testing.assert_array_equal(np.asarray(resample(maps[start:start + size], shape_out)),
+                                      whole[start:start + size])
+
+
+@pytest.mark.parametrize("mode", ["pnas2020", "bilinear"])
+def test_sharded_batch_keeps_its_sharding_and_values(mode, devices, rng):
+    mesh = make_mesh(devices)
+    host = rng.gamma(1.0, size=(8, 14, 14, 24)).astype(np.float16)
+    maps = shard_batch(mesh, host)
+    ours = jax.jit(lambda x: upsample(x, (56, 56), mode))(maps)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(upsample(jnp.asarray(host),
+                                                                        (56, 56), mode)))
+    assert ours.sharding.is_equivalent_to(maps.sharding, 4)
