@@ -1,7 +1,7 @@
 """Resampling of unit activation maps to thumbnail size, in numpy (the report imports no jax).
 
-The same two definitions as the dissection's upsampler (``jaxdissect.dissect.upsample``, which
-runs under jax; a test checks that both give the same matrices), named as the presets name them:
+The same matrices as the dissection's upsampler (both come from the numpy-only
+:mod:`jaxdissect.dissect.interpolation`), named as the presets name them:
 
 * ``"pnas2020"`` (presets ``pnas2020`` and ``netdissect2017``): centre-aligned bilinear sampling
   with zero padding outside the span of source pixel centres. With ``scale = out / in`` and
@@ -19,45 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-MODES = ("pnas2020", "bilinear")
+from jaxdissect.dissect.interpolation import MODES, interpolation_matrix
 
-
-def interpolation_matrix(in_size: int, out_size: int, mode: str = "pnas2020") -> np.ndarray:
-    """The float32 ``(out_size, in_size)`` matrix that resamples one axis.
-
-    Row ``t`` holds the weights output pixel ``t`` gives each source pixel.
-    """
-    if mode not in MODES:
-        raise ValueError(f"unknown upsampling mode {mode!r}; choose one of {', '.join(MODES)}")
-    if in_size < 1 or out_size < 1:
-        raise ValueError(f"cannot resample size {in_size} to {out_size}: sizes must be >= 1")
-    if mode == "pnas2020":
-        return _zero_padded_sampling(in_size, out_size).astype(np.float32)
-    return _triangle_resize(in_size, out_size).astype(np.float32)
-
-
-def _zero_padded_sampling(in_size: int, out_size: int) -> np.ndarray:
-    scale = out_size / in_size
-    offset = 0.5 * scale - 0.5
-    source = (np.arange(out_size, dtype=np.float64) - offset) / scale
-    low = np.floor(source).astype(np.int64)
-    frac = source - low
-    matrix = np.zeros((out_size, in_size), dtype=np.float64)
-    rows = np.arange(out_size)
-    for index, weight in ((low, 1.0 - frac), (low + 1, frac)):
-        inside = (index >= 0) & (index < in_size)
-        matrix[rows[inside], index[inside]] += weight[inside]
-    return matrix
-
-
-def _triangle_resize(in_size: int, out_size: int) -> np.ndarray:
-    ratio = in_size / out_size
-    support = max(ratio, 1.0)  # widen the kernel only when downsampling (anti-aliasing)
-    centres = (np.arange(out_size, dtype=np.float64) + 0.5) * ratio
-    source = np.arange(in_size, dtype=np.float64) + 0.5
-    matrix = np.maximum(0.0, 1.0 - np.abs(source[None, :] - centres[:, None]) / support)
-    return matrix / matrix.sum(axis=1, keepdims=True)
-
+__all__ = ["MODES", "interpolation_matrix", "upsample_maps"]
 
 def upsample_maps(maps: np.ndarray, out_hw: tuple[int, int], mode: str = "pnas2020") -> np.ndarray:
     """Resample activation maps ``(..., h, w)`` to float32 ``(..., H, W)``; ``out_hw = (H, W)``."""
