@@ -14,8 +14,8 @@ world's object concepts, does not hold for the shipped classifier and is not tes
 their overall-best labels name 3 to 5 of the 13 objects (car, house, lake, road, sometimes
 mountain); even counting a unit for every category in which it passes 0.04 (the CVPR 2017
 "unique detectors" rule) 7 of 13 are detected at conv4_2 (house, road, car, lake, mountain,
-tree, boat). Sky and ground cover 36% and 42% of the pixels, so a unit on for the top 1% of
-them has an IoU of at most 0.01 / 0.36 = 0.028 with either; at conv4_2 the best IoU with sun,
+tree, boat). Sky and ground cover 36% and 42% of the pixels, so a unit that is on at 1% of the
+pixels has an IoU of at most 0.01 / 0.36 = 0.028 with either; at conv4_2 the best IoU with sun,
 cloud, fence and person is 0.013-0.028.
 """
 
