@@ -42,7 +42,11 @@ def save_world_model(name: str, params: Any, meta: dict, root: str | Path | None
         "normalization": dataclasses.asdict(norm) if norm is not None else None,
         "jaxdissect_version": jaxdissect.__version__,
     }
-    return checkpoint.save_model(asset_path(name, root), params, full, force=True)
+    folder = checkpoint.save_model(asset_path(name, root), params, full, force=True)
+    # orbax's commit marker records the absolute path it was written to; shipped models are
+    # read back from a local folder, which needs no marker, so it is not kept.
+    (folder / "params" / "commit_success.txt").unlink(missing_ok=True)
+    return folder
 
 
 def load_world_model(name: str, root: str | Path | None = None, dtype: Any = jnp.float32) -> Net:
