@@ -118,3 +118,11 @@ def test_convert_summary_keeps_long_size_entries_short():
     text = describe_sizes({"num_classes": 365, "labels": {"object": list(range(336))},
                            "ignored": [f"k{i}" for i in range(40)], "widths": [64, 128]})
     assert text == "num_classes=365, labels=<1 entries>, ignored=<40 entries>, widths=[64, 128]"
+
+
+def test_data_options_are_typed():
+    from jaxdissect.commands.dissect import parse_data_options
+
+    options = parse_data_options(["strict=false", "resize=256", "scale=0.5", "split=val", "s=True"])
+    assert options == {"strict": False, "resize": 256, "scale": 0.5, "split": "val", "s": True}
+    assert options["strict"] is False

@@ -11,14 +11,28 @@ import argparse
 from jaxdissect.dissect.presets import PRESETS
 
 
-def _data_options(pairs: list[str] | None) -> dict:
+def parse_data_options(pairs: list[str] | None) -> dict:
+    """``--data-option KEY=VALUE`` pairs as a dict of typed values (see ``_option_value``)."""
     options = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"--data-option {pair!r}: expected KEY=VALUE, e.g. resize=256")
-        options[key] = int(value) if value.lstrip("-").isdigit() else value
+        options[key] = _option_value(value)
     return options
+
+
+def _option_value(text: str):
+    """``true``/``false`` as booleans, whole numbers as int, other numbers as float, else text."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _layers(text: str | None) -> list[str] | None:
@@ -95,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         segmenter=args.segmenter, colornet=args.colornet, quantile=args.quantile,
         miniou=args.miniou, topk=args.topk, batch_size=args.batch_size, devices=args.devices,
         dtype=args.dtype, cache_dir=args.cache_dir, limit=args.limit,
-        data_options=_data_options(args.data_option), progress=not args.no_progress,
+        data_options=parse_data_options(args.data_option), progress=not args.no_progress,
         force=args.force, log=print)
     print(summary_text(done.results, str(done.report), done.reused))
     print(f"results in {done.folder} ({done.seconds:.1f} s)")

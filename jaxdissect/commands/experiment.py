@@ -13,17 +13,9 @@ import argparse
 import json
 from pathlib import Path
 
+from jaxdissect.commands.dissect import parse_data_options
+
 NAMES = ("ablation", "removal", "insertion", "adversarial")
-
-
-def _data_options(pairs: list[str]) -> dict:
-    options = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--data-option {pair!r}: expected KEY=VALUE, e.g. resize=256")
-        options[key] = int(value) if value.lstrip("-").isdigit() else value
-    return options
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -104,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
     batch = {} if args.batch_size is None else {"batch_size": args.batch_size}
     chunk = {} if getattr(args, "chunk", None) is None else {"chunk_size": args.chunk}
     if args.experiment == "ablation":
-        options = _data_options(args.data_option)
-        eval_options = (_data_options(args.eval_data_option) if args.eval_data_option
+        options = parse_data_options(args.data_option)
+        eval_options = (parse_data_options(args.eval_data_option) if args.eval_data_option
                         else options)
         result = experiments.ablation_experiment(
             args.model, args.layer, args.data, [c for c in args.classes.split(",") if c],
@@ -131,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         result = experiments.adversarial_experiment(
             args.model, args.layer, args.data, args.source, args.target, images=args.images,
             settings=settings, dissection=args.dissection,
-            data_options=_data_options(args.data_option), devices=args.devices, **batch)
+            data_options=parse_data_options(args.data_option), devices=args.devices, **batch)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
