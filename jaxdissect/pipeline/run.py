@@ -19,6 +19,7 @@ Single process (the driver itself also runs on several hosts).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,19 @@ class ModelDissection:
     report: Path | None
     identity: RunIdentity
     seconds: float
+
+
+def _record_skipped(source, folder: Path, say: Callable[[str], None]) -> None:
+    """Name the rows the data source skipped (unreadable files) in the run's summary and in
+    ``data_summary.json`` of the run folder."""
+    summary = getattr(source, "summary", None)
+    if summary is None or not summary.num_skipped:
+        return
+    (folder / "data_summary.json").write_text(json.dumps(summary.as_dict(), indent=2))
+    names = ", ".join(s.name for s in summary.skipped[:5])
+    more = f" and {summary.num_skipped - 5} more" if summary.num_skipped > 5 else ""
+    say(f"skipped {summary.num_skipped} unreadable row(s), masked out of every statistic: "
+        f"{names}{more} (listed in {folder / 'data_summary.json'})")
 
 
 def _batch_fn(model: StudiedModel, labeller: Labeller, layers: Sequence[str], params):
@@ -196,6 +210,7 @@ def dissect_model(
         say(f"drawing unit strips for {', '.join(missing)}")
         render_strips(plan.model, plan.source, {l: results[l] for l in missing}, folders,
                       batch_size=plan.batch_size, mesh=plan.mesh)
+    _record_skipped(plan.source, run.path, say)
     run.record(plan.layers, batch_size=plan.batch_size,
                devices=sharding.num_data_shards(plan.mesh), model=plan.model.location,
                segmenter=segmenter, colornet=colornet)
