@@ -1,7 +1,7 @@
 """Plots of the intervention experiments (SVG), from plain JSON result files.
 
 The experiments write one JSON file each into ``<results dir>/experiments/``; the summary page
-draws every file found there, and ``experiment_svg`` draws one. Two kinds are understood.
+draws every file found there, and ``experiment_svg`` draws one. Three kinds are understood.
 
 Removal curves (ablation: accuracy as units are removed; also the GAN tree-removal curve)::
 
@@ -40,6 +40,22 @@ Insertion context (new object pixels, grouped by the original label where units 
 ``new_pixels`` is the number of output pixels that newly show ``concept`` after insertions at
 locations whose original label was ``label``, and ``locations`` how many insertions that was; the
 bars show new pixels per insertion, largest first.
+
+Adversarial unit change (how each unit's peak activation moves under a targeted attack; written
+by ``jaxdissect.interventions.adversarial_json``)::
+
+    {
+      "kind": "adversarial_unit_change",
+      "layer": "conv5_3", "source": "ski_resort", "target": "bedroom",
+      "success_rate": 0.98, "mean_l2": 0.41,                     (optional)
+      "units": [
+        {"unit": 261, "change": -53.2, "label": "snow"},          ("label" optional)
+        {"unit": 157, "change": 43.5}
+      ]
+    }
+
+``change`` is the mean change of the unit's peak activation (adversarial minus original); the
+bars are drawn in the order given (the units that change most first), increases to the right.
 """
 
 from __future__ import annotations
@@ -52,7 +68,7 @@ from jaxdissect.report import svg
 
 CURVE_COLOURS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948",
                  "#9c755f", "#ff9da7", "#bab0ac")
-KINDS = ("removal_curves", "insertion_context")
+KINDS = ("removal_curves", "insertion_context", "adversarial_unit_change")
 
 
 def load_experiment(path: str | Path) -> dict:
@@ -71,6 +87,13 @@ def load_experiment(path: str | Path) -> dict:
             if len(curve["removed"]) != len(curve["accuracy"]) or not curve["removed"]:
                 raise ValueError(f"{path}: curves[{i}] needs as many 'removed' as 'accuracy' "
                                  f"values, at least one")
+    elif kind == "adversarial_unit_change":
+        for key in ("source", "target"):
+            _require(path, data, key, str)
+        _require(path, data, "units", list)
+        for i, unit in enumerate(data["units"]):
+            _require(path, unit, "unit", int, f"units[{i}]")
+            _require(path, unit, "change", (int, float), f"units[{i}]")
     else:
         _require(path, data, "concept", str)
         _require(path, data, "contexts", list)
@@ -92,6 +115,8 @@ def experiment_svg(data: dict, standalone: bool = False) -> str:
     """The plot of one checked experiment result (``load_experiment``), as SVG text."""
     if data["kind"] == "removal_curves":
         return removal_curves_svg(data, standalone)
+    if data["kind"] == "adversarial_unit_change":
+        return adversarial_svg(data, standalone)
     return insertion_context_svg(data, standalone)
 
 
@@ -187,3 +212,32 @@ def insertion_context_svg(data: dict, standalone: bool = False) -> str:
                              colour="#555"))
     title = data.get("title") or f"Inserting {concept} units at {data.get('layer', '?')}"
     return svg.document(x0 + plot_w + 70, height, body, title, standalone, class_="plot")
+
+
+def adversarial_svg(data: dict, standalone: bool = False) -> str:
+    """Bars around zero: the change of each unit's peak activation under the attack."""
+    rows = [(f"unit {u['unit']}" + (f" {u['label']}" if u.get("label") else ""),
+             float(u["change"])) for u in data["units"][: int(data.get("max_units", 20))]]
+    row_h, x0, y0, plot_w = 20, 150, 30, 360
+    plot_h = row_h * max(len(rows), 1)
+    reach = max((abs(change) for _, change in rows), default=0.0) or 1.0
+    xticks = svg.nice_ticks(-reach, reach, 6)
+    xscale = svg.linear_scale((xticks[0], xticks[-1]), (x0, x0 + plot_w))
+    body = svg.axes(x0, y0, plot_w, plot_h, xscale, lambda v: v, xticks, [],
+                    "change of the unit's peak activation", "")
+    body.append(svg.text(x0, 16, f"Attack {data['source']} -> {data['target']}: units that "
+                         "change most", size=12))
+    zero = xscale(0.0)
+    body.append(svg.element("line", x1=zero, y1=y0, x2=zero, y2=y0 + plot_h, stroke="#888"))
+    for index, (label, change) in enumerate(rows):
+        top_y = y0 + index * row_h + 3
+        left, right = sorted((zero, xscale(change)))
+        bar = svg.element("rect", x=left, y=top_y, width=max(right - left, 0.5),
+                          height=row_h - 6, fill="#59a14f" if change >= 0 else "#e15759")
+        tip = svg.element("title", svg.escape(f"{label}: {change:+.4g}"))
+        body.append(svg.element("g", tip + bar))
+        body.append(svg.text(x0 - 6, top_y + row_h - 10, label, anchor="end"))
+    title = data.get("title") or (f"Peak activation change at {data.get('layer', '?')}, "
+                                  f"{data['source']} -> {data['target']}")
+    return svg.document(x0 + plot_w + 30, y0 + plot_h + 50, body, title, standalone,
+                        class_="plot")

@@ -39,6 +39,28 @@ def test_insertion_bars_sorted_by_pixels_per_insertion(tmp_path):
     assert float(labels[0][1]) == 91.0
 
 
+ADVERSARIAL = {"kind": "adversarial_unit_change", "layer": "conv5_3", "source": "ski_resort",
+               "target": "bedroom", "units": [{"unit": 261, "change": -53.2, "label": "snow"},
+                                              {"unit": 157, "change": 43.5},
+                                              {"unit": 149, "change": -21.0}]}
+
+
+def test_adversarial_bars_point_the_way_each_unit_moved(tmp_path):
+    data = plots.load_experiment(write(tmp_path, ADVERSARIAL))
+    root = ET.fromstring(plots.experiment_svg(data))
+    bars = [g.find(f"{NS}rect") for g in root.iter(f"{NS}g") if g.find(f"{NS}rect") is not None]
+    tips = [g.find(f"{NS}title").text for g in root.iter(f"{NS}g") if g.find(f"{NS}rect")
+            is not None]
+    assert tips == ["unit 261 snow: -53.2", "unit 157: +43.5", "unit 149: -21"]
+    left = [float(b.get("x")) for b in bars]
+    right = [float(b.get("x")) + float(b.get("width")) for b in bars]
+    # Decreases end where increases start (at zero); the biggest change is the longest bar.
+    assert right[0] == pytest.approx(left[1]) and right[2] == pytest.approx(left[1])
+    widths = [float(b.get("width")) for b in bars]
+    assert widths[0] > widths[1] > widths[2]
+    assert {b.get("fill") for b in (bars[0], bars[2])} != {bars[1].get("fill")}
+
+
 @pytest.mark.parametrize("data, message", [
     ({"kind": "other"}, "'kind' must be one of"),
     ({"kind": "removal_curves"}, "'curves'"),
@@ -46,6 +68,8 @@ def test_insertion_bars_sorted_by_pixels_per_insertion(tmp_path):
      "as many 'removed' as 'accuracy'"),
     ({"kind": "insertion_context", "concept": "door", "contexts": [{"label": "x"}]},
      "'contexts\\[0\\].new_pixels'"),
+    ({"kind": "adversarial_unit_change", "source": "a", "target": "b",
+      "units": [{"unit": 1}]}, "'units\\[0\\].change'"),
 ])
 def test_bad_experiment_files_name_the_problem(tmp_path, data, message):
     path = write(tmp_path, data)
