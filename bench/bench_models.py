@@ -26,10 +26,8 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +57,7 @@ CPU_THREADS = _cpu_threads_from_argv()
 import jax  # noqa: E402
 import torch  # noqa: E402
 import torch_nets as T  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 from jaxdissect.checkpoint import load  # noqa: E402
 from ports import convert  # noqa: E402
@@ -70,23 +69,6 @@ BUILDERS = {
     "resnet50": T.resnet50,
     "resnet152": T.resnet152_torch7,
 }
-
-
-def median_seconds(calls, warmup: int, runs: int) -> list[float]:
-    """Median wall time of each call over ``runs`` rounds after ``warmup`` untimed rounds.
-
-    The calls alternate within a round, so a machine shared with other work slows them alike.
-    """
-    for _ in range(warmup):
-        for call in calls:
-            call()
-    times = [[] for _ in calls]
-    for _ in range(runs):
-        for call, record in zip(calls, times, strict=True):
-            start = time.perf_counter()
-            call()
-            record.append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
 
 
 def torch_runner(model, x: np.ndarray, device: torch.device):

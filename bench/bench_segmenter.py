@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +47,7 @@ from segmenter_torch import (  # noqa: E402
     save_folder,
     torch_pipeline_scores,
 )
+from timing import median_seconds  # noqa: E402
 
 from jaxdissect.checkpoint import load  # noqa: E402
 from jaxdissect.models.segmenter.components import connected_components  # noqa: E402
@@ -57,20 +56,6 @@ from jaxdissect.models.segmenter.roi_pool import precise_roi_matrix  # noqa: E40
 from jaxdissect.models.segmenter.segment import published_segmenter  # noqa: E402
 from jaxdissect.models.segmenter.vocabulary import ColorLabels, UnifiedLabels  # noqa: E402
 from ports import convert  # noqa: E402
-
-
-def median_seconds(calls, warmup: int, runs: int) -> list[float]:
-    """Median wall time of each call over ``runs`` alternating rounds after ``warmup``."""
-    for _ in range(warmup):
-        for call in calls:
-            call()
-    times = [[] for _ in calls]
-    for _ in range(runs):
-        for call, record in zip(calls, times, strict=True):
-            start = time.perf_counter()
-            call()
-            record.append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
 
 
 def torch_matrix_pool(x, bins):
