@@ -31,10 +31,11 @@ import numpy as np
 from jaxdissect import sharding
 from jaxdissect.dissect.presets import DissectConfig
 from jaxdissect.dissect.progress import Progress
-from jaxdissect.dissect.upsample import upsample
+from jaxdissect.dissect.upsample import block_rows, upsample, upsample_rows
 from jaxdissect.stats.counts import IoUCounts
 from jaxdissect.stats.quantile import ExactQuantile
 from jaxdissect.stats.topk import TopK
+from jaxdissect.stats.wide_count import check_batch_count
 
 Source = Callable[[], Iterable[dict]]
 
@@ -55,6 +56,10 @@ class StepPlan:
     def topk(self, layer: str) -> TopK:
         return TopK(self.units[self.layers.index(layer)], k=self.config.topk)
 
+    def block_rows(self, layer: str) -> int:
+        """Output rows per block of the quantile passes (see :func:`upsample.block_rows`)."""
+        return block_rows(self.seg_size, self.units[self.layers.index(layer)])
+
     def upsampled(self, maps: jax.Array) -> jax.Array:
         return upsample(maps, self.seg_size, self.config.upsample)
 
@@ -62,16 +67,71 @@ class StepPlan:
         return jax.lax.with_sharding_constraint(tree, sharding.replicated(self.mesh))
 
 
+def _each_image(body, carry, *arrays, blocks: int | None = None):
+    """``carry = body(carry, *rows)`` for every row of this device's ``arrays`` (a loop over the
+    local batch; each row keeps a leading axis of 1). With ``blocks``, ``body(carry, *rows,
+    block)`` for each block ``0 .. blocks - 1`` of each row. The initial carry varies by device."""
+    carry = jax.tree.map(lambda x: jax.lax.pcast(x, (sharding.DATA_AXIS,), to="varying"), carry)
+    per_row = 1 if blocks is None else blocks
+
+    def step(i, carry):
+        rows = tuple(jax.lax.dynamic_slice_in_dim(a, i // per_row, 1) for a in arrays)
+        return body(carry, *rows) if blocks is None else body(carry, *rows, i % per_row)
+
+    return jax.lax.fori_loop(0, arrays[0].shape[0] * per_row, step, carry)
+
+
+def _per_device(plan: StepPlan, local, replicated_args, batch_args):
+    """``local(*replicated_args, *batch_args)`` on each device's rows of the batch arguments;
+    ``local`` returns replicated values (after its ``psum``)."""
+    spec = jax.sharding.PartitionSpec
+    return jax.shard_map(
+        local, mesh=plan.mesh,
+        in_specs=(spec(),) * len(replicated_args) + (spec(sharding.DATA_AXIS),) * len(batch_args),
+        out_specs=spec(),
+    )(*replicated_args, *batch_args)
+
+
+def _quantile_update(plan: StepPlan, layers: tuple[str, ...], states, acts, mask):
+    """One quantile pass over a global batch for ``layers``: each device upsamples and counts
+    its images one at a time into int32 histograms (the upsampled maps of one image stay in
+    cache), the devices' histograms are summed (``psum``, exact) and added to the states."""
+    shards = sharding.num_data_shards(plan.mesh)
+
+    def local(states, acts, mask):
+        valid = jax.lax.psum(jnp.sum(mask, dtype=jnp.int32), sharding.DATA_AXIS)
+        new = {}
+        for l in layers:
+            quantile, state = plan.quantile(l), states[l]
+            height, width = plan.seg_size
+            check_batch_count(mask.shape[0] * shards * height * width, f"layer {l}")
+            rows = plan.block_rows(l)
+
+            def count(counts, maps, m, block, quantile=quantile, state=state, rows=rows):
+                values = upsample_rows(maps, plan.seg_size, block * rows, rows,
+                                       plan.config.upsample)
+                return quantile.histogram(state, values, m, counts)
+
+            counts = _each_image(count, quantile.empty_histogram(state), acts[l], mask,
+                                 blocks=height // rows)
+            new[l] = quantile.add_histogram(state, jax.lax.psum(counts, sharding.DATA_AXIS),
+                                            valid * height * width)
+        return new
+
+    return _per_device(plan, local, (states,), ({l: acts[l] for l in layers}, mask))
+
+
 def first_update(plan: StepPlan, states, acts, mask, index):
     """Pass 0 on one global batch (traced); returns (states, per-layer non-finite flags,
-    number of valid images)."""
-    quantile, topk, nonfinite = {}, {}, {}
+    number of valid images). Non-finite activations are flagged here, from the raw maps (the
+    quantile histograms do not check for NaN)."""
+    topk, nonfinite = {}, {}
     for l in plan.layers:
         maps = acts[l]
         peak = jnp.max(maps.astype(jnp.float32), axis=(1, 2))
         topk[l] = plan.topk(l).update(states["topk"][l], peak, index, mask)
-        quantile[l] = plan.quantile(l).update(states["quantile"][l], plan.upsampled(maps), mask)
         nonfinite[l] = jnp.any(~jnp.isfinite(maps) & mask[:, None, None, None])
+    quantile = _quantile_update(plan, plan.layers, states["quantile"], acts, mask)
     new = plan.replicate({"quantile": quantile, "topk": topk})
     return new, nonfinite, jnp.sum(mask.astype(jnp.int32))
 
@@ -81,8 +141,7 @@ _first_step = jax.jit(first_update, static_argnums=0)
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _quantile_step(plan: StepPlan, active: tuple[str, ...], states, acts, mask):
-    new = {l: plan.quantile(l).update(states[l], plan.upsampled(acts[l]), mask) for l in active}
-    return plan.replicate(new)
+    return plan.replicate(_quantile_update(plan, active, states, acts, mask))
 
 
 @functools.lru_cache(maxsize=32)
@@ -93,11 +152,25 @@ def _counter(units: int, num_concepts: int, category_of: tuple[int, ...] | None)
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _counts_step(plan: StepPlan, num_concepts, category_of, states, acts, seg, mask, thresholds):
-    new = {}
-    for l, units in zip(plan.layers, plan.units, strict=True):
-        on = plan.upsampled(acts[l]) > thresholds[l][None, None, None, :]
-        new[l] = _counter(units, num_concepts, category_of).update(states[l], on, seg, mask)
-    return plan.replicate(new)
+    """The intersection pass on one global batch: per device, image by image, int32 tallies;
+    summed over the devices and added to the wide counts."""
+    shards = sharding.num_data_shards(plan.mesh)
+
+    def local(states, thresholds, acts, seg, mask):
+        new = {}
+        for l, units in zip(plan.layers, plan.units, strict=True):
+            counter = _counter(units, num_concepts, category_of)
+            check_batch_count(mask.shape[0] * shards * seg.shape[2] * seg.shape[3], f"layer {l}")
+
+            def count(acc, maps, labels, m, counter=counter, l=l):
+                on = plan.upsampled(maps) > thresholds[l][None, None, None, :]
+                return counter.tally(acc, on, labels, m)
+
+            tally = _each_image(count, counter.empty_tally(), acts[l], seg, mask)
+            new[l] = counter.add_tally(states[l], jax.lax.psum(tally, sharding.DATA_AXIS))
+        return new
+
+    return plan.replicate(_per_device(plan, local, (states, thresholds), (acts, seg, mask)))
 
 
 class LayerStatistics:

@@ -38,6 +38,7 @@ they are skipped, flagged in ``bad_labels``, and :meth:`IoUCounts.finalize` rais
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -65,6 +66,19 @@ class CountsState:
     concept_area: WideCount
     by_category: WideCount
     images: WideCount
+    bad_labels: jax.Array
+
+
+@struct.dataclass
+class CountsTally:
+    """The int32 counts of some batches, before they are added to a :class:`CountsState`
+    (fields as there; ``concept_area`` also counts label 0, dropped when added)."""
+
+    inter: jax.Array
+    unit_area: jax.Array
+    concept_area: jax.Array
+    by_category: jax.Array
+    images: jax.Array
     bad_labels: jax.Array
 
 
@@ -120,7 +134,23 @@ class IoUCounts:
         )
 
     def update(self, state: CountsState, on, seg, mask) -> CountsState:
-        """``on`` (B, H, W, U) bool, ``seg`` (B, K, H, W) int, ``mask`` (B,) bool; jittable."""
+        """``on`` (B, H, W, U) bool, ``seg`` (B, K, H, W) int, ``mask`` (B,) bool; jittable.
+
+        The same as :meth:`tally` into :meth:`empty_tally`, then :meth:`add_tally` (the two-step
+        form sums many batches, or a loop over images, in int32 before one wide addition)."""
+        return self.add_tally(state, self.tally(self.empty_tally(), on, seg, mask))
+
+    def empty_tally(self) -> CountsTally:
+        """Zero int32 counts for :meth:`tally`."""
+        u, c = self.num_units, self.num_concepts
+        zeros = functools.partial(jnp.zeros, dtype=jnp.int32)
+        return CountsTally(inter=zeros((c, u)), unit_area=zeros((u,)), concept_area=zeros((c,)),
+                           by_category=zeros((u, self.num_categories)), images=zeros(()),
+                           bad_labels=jnp.zeros((), bool))
+
+    def tally(self, acc: CountsTally, on, seg, mask) -> CountsTally:
+        """``acc`` plus the counts of one batch (arguments as in :meth:`update`), in int32: the
+        caller keeps the sum below ``MAX_BATCH_COUNT`` pixels per counter."""
         on, labels, mask = self._check(on, seg, mask)
         bad = (labels < 0) | (labels >= self.num_concepts)
         labels = jnp.where(bad | ~mask[:, None, None], 0, labels)
@@ -129,14 +159,25 @@ class IoUCounts:
         on_counts = on.astype(self._table_type(on.shape[1]))  # one conversion, used twice
         area = jnp.sum(on_counts, axis=1, dtype=jnp.int32)  # exact: at most P per image
         area_per_image = jnp.where(mask[:, None], area, 0)  # (B, U)
-        concept_area = jnp.zeros((self.num_concepts,), jnp.int32).at[labels.reshape(-1)].add(1)
+        return CountsTally(
+            inter=self._intersect(on_counts, labels, present, acc.inter),
+            unit_area=acc.unit_area + area_per_image.sum(axis=0),
+            # label 0 is counted here too (and dropped in add_tally)
+            concept_area=acc.concept_area.at[labels.reshape(-1)].add(1),
+            by_category=acc.by_category + self._area_by_category(area_per_image, present),
+            images=acc.images + jnp.sum(mask, dtype=jnp.int32),
+            bad_labels=acc.bad_labels | jnp.any(bad & mask[:, None, None]),
+        )
+
+    def add_tally(self, state: CountsState, tally: CountsTally) -> CountsState:
+        """Add a :meth:`tally` to the wide counts of ``state``."""
         return CountsState(
-            inter=state.inter.add(self._intersect(on_counts, labels, present)),
-            unit_area=state.unit_area.add(area_per_image.sum(axis=0)),
-            concept_area=state.concept_area.add(concept_area.at[0].set(0)),
-            by_category=state.by_category.add(self._area_by_category(area_per_image, present)),
-            images=state.images.add(jnp.sum(mask, dtype=jnp.int32)),
-            bad_labels=state.bad_labels | jnp.any(bad & mask[:, None, None]),
+            inter=state.inter.add(tally.inter),
+            unit_area=state.unit_area.add(tally.unit_area),
+            concept_area=state.concept_area.add(tally.concept_area.at[0].set(0)),
+            by_category=state.by_category.add(tally.by_category),
+            images=state.images.add(tally.images),
+            bad_labels=state.bad_labels | tally.bad_labels,
         )
 
     def _check(self, on, seg, mask):
@@ -168,8 +209,9 @@ class IoUCounts:
             return jnp.float32
         return jnp.int16 if pixels < 1 << 15 else jnp.int32
 
-    def _intersect(self, on_counts, labels, present):
-        """(B, P, U) on-map as counts, (B, K, P) labels, (B, C) presence -> (C, U) int32."""
+    def _intersect(self, on_counts, labels, present, inter):
+        """(B, P, U) on-map as counts, (B, K, P) labels, (B, C) presence: (C, U) int32 ``inter``
+        plus the batch's intersections."""
         slots, units = self.max_labels_per_image, on_counts.shape[-1]
         rank, chunks = label_ranks(present, slots)
         per_slot = _scatter_into_slots if self.method == "scatter" else _multiply_into_slots
@@ -179,7 +221,6 @@ class IoUCounts:
             tables = jax.vmap(per_slot, in_axes=(0, 0, None))(on_counts, slot, slots)
             return inter.at[label_of_slot.reshape(-1)].add(tables.reshape(-1, units))
 
-        inter = jnp.zeros((self.num_concepts, units), jnp.int32)
         return jax.lax.fori_loop(0, chunks, count_chunk, inter)
 
     def _area_by_category(self, area_per_image, present):

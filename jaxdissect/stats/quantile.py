@@ -21,13 +21,17 @@ is streamed.
 
 Values are upcast to float32 before keying (a bf16 or float16 input gives the threshold of its
 float32 values). ``-0.0`` counts as ``+0.0``. NaN must be rejected upstream: a NaN in a valid row
-sets ``saw_nan`` and ``next_pass`` / ``finalize`` raise. Memory: two int32 words per bin and unit
-(8 MiB for 512 units at 11 bits). Speed on XLA:CPU: the scatter-add costs ~1.5 ns per value
-when its temporaries (an int32 index and a count per value) stay small; above ~32 MiB each call
-gets fresh mmap'ed pages and page faults make it 2-4x slower, so large batches are counted in
-spatial chunks (a loop over the unsharded spatial axis); a per-device batch of about 2 images of
-56x56x512 is the sweet spot. A comparison-sum costs ~0.8 ns per value *per bin* (~1000x the
-scatter-add at 2048 bins).
+seen by :meth:`ExactQuantile.update` sets ``saw_nan`` and ``next_pass`` / ``finalize`` raise
+(:meth:`ExactQuantile.histogram`, the int32 half of an update, does not check). Memory: two int32
+words per bin and unit (8 MiB for 512 units at 11 bits).
+
+Speed on XLA:CPU: the scatter-add costs ~1-2 ns per value while its temporaries (the values, an
+int32 index and a count per value) stay in the caches, and several times more once they spill
+(one whole batch at once: a 2.5x slower pass per image at 2 images of 56x56x512 than at 1). The
+dissection engine therefore calls :meth:`histogram` on one block of rows of one image at a time
+in a loop on each device, sums int32 histograms, and adds them to the wide counts once per
+batch; :meth:`update` with a big batch counts in spatial chunks. A comparison-sum costs ~0.8 ns
+per value *per bin* (~1000x the scatter-add at 2048 bins).
 """
 
 from __future__ import annotations
@@ -129,14 +133,35 @@ class ExactQuantile:
 
     def update(self, state: QuantileState, x: jax.Array, mask: jax.Array) -> QuantileState:
         """Count a batch. ``x`` (B, ..., U) float32/bf16/float16, ``mask`` (B,) bool. Jittable;
-        independent of ``q`` (which enters in :meth:`next_pass`)."""
-        p = state.pass_index
-        if p >= self.num_passes:
-            raise ValueError("ExactQuantile.update: every pass is done; call finalize()")
+        independent of ``q`` (which enters in :meth:`next_pass`).
+
+        The same as :meth:`histogram` into :meth:`empty_histogram`, then :meth:`add_histogram`,
+        plus a NaN check of ``x`` (the two-step form lets a caller sum the histograms of many
+        batches, or of a loop over images, in int32 before one wide addition)."""
+        values = _as_batch_of_units(x, mask, self.num_units)
+        counts = self.histogram(state, values, mask, self.empty_histogram(state))
+        valid = jnp.asarray(mask, bool)
+        nan_rows = jnp.isnan(values.max(axis=(1, 2)).astype(jnp.float32)) & valid
+        state = self.add_histogram(state, counts, jnp.sum(valid, dtype=jnp.int32) * values.shape[1])
+        return state.replace(saw_nan=state.saw_nan | jnp.any(nan_rows))
+
+    def empty_histogram(self, state: QuantileState) -> jax.Array:
+        """Zero int32 counts for :meth:`histogram` in ``state``'s pass, flat (nb * U,)."""
+        self._check_pass(state)
+        return jnp.zeros(((1 << self.bits_per_pass[state.pass_index]) * self.num_units,),
+                         jnp.int32)
+
+    def histogram(self, state: QuantileState, x: jax.Array, mask: jax.Array,
+                  counts: jax.Array) -> jax.Array:
+        """``counts`` plus the histogram of this pass's key digit over the candidates of ``x``
+        (B, ..., U) in valid rows (``mask`` (B,)); int32 (nb * U,), bin-major. Jittable. The
+        caller keeps the int32 sum below :data:`~jaxdissect.stats.wide_count.MAX_BATCH_COUNT`
+        values per unit before :meth:`add_histogram`; NaN is not checked here."""
+        self._check_pass(state)
         values = _as_batch_of_units(x, mask, self.num_units)
         batch, spatial, units = values.shape
-        check_batch_count(batch * spatial, "ExactQuantile.update")
-        bits, shift, high_mask = self._digit_layout(p)
+        check_batch_count(batch * spatial, "ExactQuantile.histogram")
+        bits, shift, high_mask = self._digit_layout(state.pass_index)
         valid = jnp.asarray(mask, bool)
         size = (1 << bits) * units
 
@@ -144,7 +169,11 @@ class ExactQuantile:
             key = float32_order_key(chunk)
             candidate = jnp.broadcast_to(valid[:, None, None], key.shape)
             if high_mask:
-                candidate = candidate & ((key & jnp.uint32(high_mask)) == state.prefix)
+                # Candidates share the prefix's high bits: key - prefix (wrapping) is below
+                # 2**(shift + bits) exactly for them, and is then the key's low bits (measured
+                # faster on XLA:CPU than masking the key and comparing it with the prefix).
+                key = key - state.prefix
+                candidate = candidate & (key < jnp.uint32(1 << (shift + bits)))
             digit = ((key >> shift) & jnp.uint32((1 << bits) - 1)).astype(jnp.int32)
             # Bin-major flat index (the histogram is (nb, U), so the unit axis, last in the
             # values, walks along memory); non-candidates point past the end and are dropped
@@ -152,13 +181,21 @@ class ExactQuantile:
             index = jnp.where(candidate, digit * units + jnp.arange(units, dtype=jnp.int32), size)
             return counts.at[index.reshape(-1)].add(1, mode="drop")
 
-        counts = _count_in_chunks(count, values, jnp.zeros((size,), jnp.int32))
-        nan_rows = jnp.isnan(values.max(axis=(1, 2)).astype(jnp.float32)) & valid
+        return _count_in_chunks(count, values, counts)
+
+    def add_histogram(self, state: QuantileState, counts: jax.Array,
+                      values_per_unit: jax.Array) -> QuantileState:
+        """Add int32 ``counts`` from :meth:`histogram` (at most ``MAX_BATCH_COUNT`` per bin),
+        made from ``values_per_unit`` valid values of each unit, to the state."""
+        bins = 1 << self.bits_per_pass[state.pass_index]
         return state.replace(
-            hist=state.hist.add(counts.reshape(1 << bits, units)),
-            seen=state.seen.add(jnp.sum(valid, dtype=jnp.int32) * spatial),
-            saw_nan=state.saw_nan | jnp.any(nan_rows),
+            hist=state.hist.add(counts.reshape(bins, self.num_units)),
+            seen=state.seen.add(jnp.asarray(values_per_unit, jnp.int32)),
         )
+
+    def _check_pass(self, state: QuantileState) -> None:
+        if state.pass_index >= self.num_passes:
+            raise ValueError("ExactQuantile.update: every pass is done; call finalize()")
 
     def merge(self, a: QuantileState, b: QuantileState) -> QuantileState:
         """Combine two states of the same pass (disjoint data); exact and order-free."""
@@ -242,9 +279,10 @@ def _as_batch_of_units(x: jax.Array, mask: jax.Array, num_units: int) -> jax.Arr
 def _count_in_chunks(count, values: jax.Array, counts: jax.Array) -> jax.Array:
     """``count(chunk, counts)`` over (B, S, U) values, in spatial chunks when the batch is big.
 
-    XLA:CPU gives every call fresh buffers; temporaries beyond ~32 MiB come from mmap and their
-    page faults cost more than the counting. Chunks run in a loop over the spatial axis, which
-    is never sharded (a loop over the batch axis would gather it onto every device).
+    The scatter's temporaries (an int32 index and a count per value) are made per chunk, so they
+    stay small. Chunks run in a loop over the spatial axis, which is never sharded (a loop over
+    the batch axis would gather it onto every device). The dissection engine does better: it
+    loops over images and row blocks per device, so the values are never all in memory.
     """
     batch, spatial, units = values.shape
     if batch * spatial * units <= CHUNK_ABOVE:
