@@ -1,12 +1,13 @@
 """Dissection statistics throughput: jaxdissect.stats against plain numpy and the VGG16 forward.
 
 The statistics alone, on VGG16-conv5_3-shaped data: 512 units at 14x14 upsampled to 56x56
-(``jaxdissect.dissect.upsample``, the published zero-padded bilinear), 6 label channels, 1,825
-concepts, label maps made of blob-shaped regions (a few dozen distinct labels per image). One
-run is a whole dissection of the images: pass 0 (top-k of the spatial max, first radix pass),
-two more radix passes (each re-upsampling the cached 14x14 maps, as the driver does), and the
-counting pass (``upsampled > threshold`` and the IoU counts). Batches are placed on the devices
-beforehand, so host transfers are not timed.
+(the published zero-padded bilinear), 6 label channels, 1,825 concepts, label maps made of
+blob-shaped regions (a few dozen distinct labels per image). One run is a whole dissection of
+the images by the engine the driver uses (``jaxdissect.dissect.engine.LayerStatistics`` on
+in-memory activations, as the driver re-reads its cache): pass 0 (top-k of the spatial max,
+first radix digit), two more radix passes (each re-upsampling the 14x14 maps) and the counting
+pass (``upsampled > threshold`` and the IoU counts). Host-to-device copies of the 14x14 maps are
+timed with the passes.
 
 Baseline, same data, same script: upsampling with ``np.einsum``, thresholds with
 ``np.partition`` over each unit's values, counts with a per-image loop over the labels present,
@@ -15,14 +16,14 @@ Reference: the VGG16 forward (``jaxdissect.models.vgg``, random weights, 224x224
 machine. Each figure is the median of ``--runs`` timed runs after one warm-up run; each part
 runs in its own process, so the peak resident memory (``ru_maxrss``) is its own.
 
-On CPU, ``--devices`` simulated devices split each batch, with ``--batch`` images per device,
-and every part runs with glibc's mmap of big blocks turned off (``HEAP_ONLY_MALLOC``; measured
-3x faster statistics; ``--system-malloc`` to compare). Prints a Markdown table, writes
-``bench/out/bench_stats.json``.
+On CPU, ``--devices`` simulated devices split each batch, with ``--batch`` images per device
+(the defaults, 2 x 16, are what ``jaxdissect dissect`` uses on 2 cores). Prints a Markdown
+table, writes ``bench/out/bench_stats.json``.
 
-Usage: ``python bench/bench_stats.py [--images 32] [--devices 2] [--batch 1] [--runs 3]``.
-The default run takes about 1.5 minutes on 2 idle CPU cores (wall-clock figures suffer from
-other load on the machine; CPU-time figures, also reported, much less).
+Usage: ``python bench/bench_stats.py [--images 128] [--devices 2] [--batch 16] [--runs 3]``.
+The default run takes about 2 minutes on 2 idle CPU cores, most of it the numpy baseline
+(wall-clock figures suffer from other load on the machine; CPU-time figures, also reported,
+much less).
 """
 
 from __future__ import annotations
@@ -79,62 +80,41 @@ def jax_part(args) -> dict:
     import jax
     import jax.numpy as jnp
 
+    from jaxdissect.dissect.engine import LayerStatistics
+    from jaxdissect.dissect.presets import DissectConfig
+    from jaxdissect.dissect.progress import Progress
     from jaxdissect.dissect.upsample import upsample
-    from jaxdissect.sharding import check_batch_size, make_mesh, replicate, shard_batch
-    from jaxdissect.stats import ExactQuantile, IoUCounts, TopK
+    from jaxdissect.sharding import check_batch_size, make_mesh
 
     acts, seg = make_data(args.images, args.units, args.concepts)
     mesh = make_mesh(args.devices)
     batch = args.batch * args.devices
     check_batch_size(batch, mesh)
-    quantile, topk = ExactQuantile(args.units), TopK(args.units, k=args.topk)
-    counts = IoUCounts(args.units, args.concepts)
     batches = []
     for start in range(0, args.images, batch):
         rows = np.arange(start, min(start + batch, args.images))
-        pad = batch - len(rows)
-        take = np.concatenate([rows, np.zeros(pad, int)])
-        host = {"acts": acts[take], "seg": seg[take], "index": take.astype(np.int32),
-                "mask": np.arange(batch) < len(rows)}
-        batches.append(shard_batch(mesh, host))
+        take = np.concatenate([rows, np.zeros(batch - len(rows), int)])
+        batches.append({"acts": {"conv5_3": acts[take]}, "seg": seg[take],
+                        "index": take.astype(np.int32), "mask": np.arange(batch) < len(rows)})
     grid = (TARGET, TARGET)
+    config = DissectConfig(topk=args.topk)
 
-    def first(states, b):
-        peak = jnp.max(b["acts"], axis=(1, 2))
-        return (quantile.update(states[0], upsample(b["acts"], grid), b["mask"]),
-                topk.update(states[1], peak, b["index"], b["mask"]))
-
-    first = jax.jit(first)
-    narrow = jax.jit(lambda s, b: quantile.update(s, upsample(b["acts"], grid), b["mask"]))
-    count = jax.jit(lambda s, b, t: counts.update(
-        s, upsample(b["acts"], grid) > t, b["seg"], b["mask"]))
+    def source():
+        return iter(batches)
 
     def dissect():
-        times = []
-        tick = time.perf_counter()
-        states = replicate(mesh, (quantile.init(), topk.init()))
-        for b in batches:
-            states = first(states, b)
-        q_state, k_state = jax.block_until_ready(states)
-        times.append(time.perf_counter() - tick)
-        while True:
-            q_state = quantile.next_pass(q_state)
-            if quantile.done(q_state):
-                break
-            tick = time.perf_counter()
-            q_state = replicate(mesh, q_state)
-            for b in batches:
-                q_state = narrow(q_state, b)
-            jax.block_until_ready(q_state)
-            times.append(time.perf_counter() - tick)
-        thresholds = quantile.finalize(q_state)
-        tick = time.perf_counter()
-        c_state, placed = replicate(mesh, (counts.init(), jnp.asarray(thresholds)))
-        for b in batches:
-            c_state = count(c_state, b, placed)
-        jax.block_until_ready(c_state)
-        times.append(time.perf_counter() - tick)
-        return times, (thresholds, counts.finalize(c_state), topk.finalize(k_state))
+        """The engine's passes, as the driver runs them on cached activations."""
+        stats = LayerStatistics(config, {"conv5_3": (SOURCE, SOURCE, args.units)}, grid, mesh,
+                                Progress(False))
+        times = [time.perf_counter()]
+        stats.first_pass(source, args.images)
+        times.append(time.perf_counter())
+        thresholds = stats.quantile_passes(source, args.images)
+        times.append(time.perf_counter())
+        counts = stats.count(source, thresholds, args.concepts, None, args.images)
+        times.append(time.perf_counter())
+        top = stats.top_images()["conv5_3"]
+        return np.diff(times).tolist(), (thresholds["conv5_3"], counts["conv5_3"], top)
 
     dissect()  # warm-up: compiles every step
     runs, cpu = [], []
@@ -144,11 +124,12 @@ def jax_part(args) -> dict:
         cpu.append(time.process_time() - cpu_start)
     check_exact(runs[0][1][0], jax.jit(lambda a: upsample(a, grid)[..., :CHECKED_UNITS]),
                 batches, args.images)
-    upsample_only = jax.jit(lambda b: jnp.sum(upsample(b["acts"], grid)))
+    upsample_only = jax.jit(lambda a: jnp.sum(upsample(a, grid)))
     upsample_seconds = []
+    placed = [jax.device_put(b["acts"]["conv5_3"]) for b in batches]
     for _ in range(args.runs + 1):  # the first run compiles
         tick = time.perf_counter()
-        jax.block_until_ready([upsample_only(b) for b in batches])
+        jax.block_until_ready([upsample_only(a) for a in placed])
         upsample_seconds.append(time.perf_counter() - tick)
     totals = [sum(t) for t, _ in runs]
     passes = np.median(np.array([t for t, _ in runs]), axis=0)
@@ -168,7 +149,7 @@ CHECKED_UNITS = 16
 def check_exact(thresholds, upsampled, batches, images) -> None:
     """The first units' thresholds equal np.partition's on the very same upsampled values
     (np.einsum rounds differently from XLA's matmul: the baseline gets a tolerance)."""
-    values = np.concatenate([np.asarray(upsampled(b["acts"]))[np.asarray(b["mask"])]
+    values = np.concatenate([np.asarray(upsampled(b["acts"]["conv5_3"]))[b["mask"]]
                              for b in batches]).reshape(-1, CHECKED_UNITS)
     n = len(values)
     k = max(1, int(np.ceil(0.01 * n)))
@@ -248,21 +229,12 @@ def forward_part(args) -> dict:
 
 PARTS = {"jax": jax_part, "numpy": numpy_part, "forward": forward_part}
 
-# glibc serves blocks above 32 MiB with fresh mmap'ed pages and unmaps them on free, so every
-# XLA:CPU call whose temporaries pass 32 MiB (one upsampled batch of 2 images is 12.8 MiB) pays
-# page faults on all of them: measured 3x slower statistics. Keeping freed memory in the heap
-# avoids it; every part (numpy too) runs with these settings unless --system-malloc.
-HEAP_ONLY_MALLOC = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
-
-
 def run_part(name: str, args, scratch: Path) -> dict:
     """Run one part in a fresh process (its own peak memory); returns its JSON record."""
     out, results = scratch / f"{name}.json", scratch / f"{name}.npz"
     command = [sys.executable, __file__, "--part", name, "--out", str(out),
                "--results", str(results)] + [a for a in sys.argv[1:] if a != "--"]
     env = dict(os.environ)
-    if not args.system_malloc:  # see HEAP_ONLY_MALLOC
-        env.update(HEAP_ONLY_MALLOC)
     if name == "jax":  # simulated CPU devices (ignored by GPU and TPU backends)
         env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
                             f" --xla_force_host_platform_device_count={args.devices}").strip()
@@ -310,9 +282,9 @@ def report(args, records: dict) -> dict:
         print(f"| {labels[name]} | {1 / wall[name]:.1f} | {1e3 * wall[name]:.1f} | "
               f"{1e3 * cpu[name]:.1f} | {records[name]['peak_rss_mib']:.0f} |")
     passes = records["jax"]["pass_seconds"]
-    names = ["pass 0 (+top-k)"] + [f"radix pass {i}" for i in range(1, len(passes) - 1)]
+    names = ["pass 0 (top-k, radix digit 1)", "radix passes 2 and 3", "counting pass"]
     print("\n| jaxdissect pass | ms/image |\n|---|---:|")
-    for name, seconds in zip(names + ["counting pass"], passes, strict=True):
+    for name, seconds in zip(names, passes, strict=True):
         print(f"| {name} | {1e3 * seconds / args.images:.2f} |")
     upsampling = records["jax"]["upsample_seconds"]
     print(f"| (upsampling alone, part of every pass) | {1e3 * upsampling / args.images:.2f} |")
@@ -327,17 +299,15 @@ def report(args, records: dict) -> dict:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--images", type=int, default=32)
+    p.add_argument("--images", type=int, default=128)
     p.add_argument("--units", type=int, default=512)
     p.add_argument("--concepts", type=int, default=1825)
     p.add_argument("--topk", type=int, default=100)
     p.add_argument("--devices", type=int, default=2, help="devices to split batches over")
-    p.add_argument("--batch", type=int, default=1, help="images per device per step")
+    p.add_argument("--batch", type=int, default=16, help="images per device per step")
     p.add_argument("--vgg-batch", type=int, default=4)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--skip", nargs="*", default=[], choices=list(PARTS))
-    p.add_argument("--system-malloc", action="store_true",
-                   help="keep glibc's default mmap for big blocks (slower on CPU)")
     p.add_argument("--part", choices=list(PARTS), help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     p.add_argument("--results", help=argparse.SUPPRESS)
