@@ -2,8 +2,9 @@
 
 import dissect_oracle as oracle
 import numpy as np
+import pytest
 
-from jaxdissect.dissect.engine import LayerStatistics
+from jaxdissect.dissect.engine import LayerStatistics, StepPlan, loops_per_image
 from jaxdissect.dissect.presets import get_config
 from jaxdissect.dissect.progress import Progress
 from jaxdissect.sharding import make_mesh
@@ -27,13 +28,18 @@ def source_of(acts, segs, size):
     return source, calls
 
 
-def test_passes_over_a_source():
+@pytest.mark.parametrize("per_image", [True, False], ids=["cpu-loop", "accelerator-batch"])
+def test_passes_over_a_source(per_image):
+    """Both ways of counting (a loop over images and row blocks per device with scatter-adds,
+    as on CPU; whole batches with the matmul counts, as on GPU/TPU) match the oracle."""
     rng = np.random.default_rng(0)
     acts = rng.integers(0, 6, size=(11, 2, 2, 3)).astype(np.float32) / 2
     acts[:, :, :, 2] = 1.5  # a constant unit: all its images tie for the top
     segs = rng.integers(0, 4, size=(11, 1, 4, 4)).astype(np.int32)
     config = get_config(quantile=0.1, topk=2, upsample="bilinear")
-    stats = LayerStatistics(config, {"l": (2, 2, 3)}, (4, 4), make_mesh(8), Progress(False))
+    stats = LayerStatistics(config, {"l": (2, 2, 3)}, (4, 4), make_mesh(8), Progress(False),
+                            per_image=per_image)
+    assert stats.plan.per_image is per_image
     source, calls = source_of(acts, segs, 8)
     stats.first_pass(source, None)
     thresholds = stats.quantile_passes(source, None)
@@ -51,3 +57,39 @@ def test_passes_over_a_source():
     np.testing.assert_array_equal(values, expected_values)
     np.testing.assert_array_equal(indices, expected_indices)
     np.testing.assert_array_equal(indices[2], [0, 1])  # ties: smaller index first
+
+
+def test_the_two_ways_give_the_same_bits_on_a_wide_layer():
+    """A layer big enough for several row blocks per image (2**19 values), several label
+    channels with repeated labels, two chunks of label slots (over 64 labels in an image)."""
+    rng = np.random.default_rng(1)
+    acts = rng.gamma(1.0, size=(6, 5, 5, 1400)).astype(np.float32)
+    segs = rng.integers(0, 150, size=(6, 3, 20, 20)).astype(np.int32)
+    segs[:, 1] = np.where(rng.random((6, 20, 20)) < 0.5, segs[:, 0], segs[:, 1])
+    config = get_config(topk=3)
+    results = []
+    for per_image in (True, False):
+        stats = LayerStatistics(config, {"l": (5, 5, 1400)}, (20, 20), make_mesh(2),
+                                Progress(False), per_image=per_image)
+        assert stats.plan.block_rows("l") == 10
+        source, _ = source_of(acts, segs, 4)
+        stats.first_pass(source, None)
+        thresholds = stats.quantile_passes(source, None)
+        results.append((thresholds["l"], stats.count(source, thresholds, 150, None, None)["l"]))
+    (t_loop, c_loop), (t_batch, c_batch) = results
+    np.testing.assert_array_equal(t_loop, t_batch)
+    for key in ("inter", "unit_area", "concept_area"):
+        np.testing.assert_array_equal(getattr(c_loop, key), getattr(c_batch, key))
+    up = oracle.upsample(acts, (20, 20), "pnas2020")
+    inter, unit_area, _, _ = oracle.counts(up, t_loop, segs, 150)
+    # The oracle upsamples in float64: its value of the pixel at a unit's threshold may be an
+    # ulp above ours, so a pixel or two per unit may fall the other way (3 channels each).
+    assert np.abs(c_loop.unit_area - unit_area).max() <= 2
+    assert np.abs(c_loop.inter - inter).sum(axis=1).max() <= 6
+
+
+def test_the_platform_chooses_the_loop():
+    mesh = make_mesh(2)
+    assert loops_per_image(mesh)  # CPU
+    assert StepPlan(("l",), (3,), (4, 4), get_config(), mesh).per_image
+    assert not StepPlan(("l",), (3,), (4, 4), get_config(), mesh, per_image=False).per_image
