@@ -279,18 +279,18 @@ def report(args, records: dict) -> dict:
     print("\n| part | images/s | ms/image | CPU ms/image | peak RSS (MiB) |")
     print("|---|---:|---:|---:|---:|")
     for name in parts:
-        print(f"| {labels[name]} | {1 / wall[name]:.1f} | {1e3 * wall[name]:.1f} | "
-              f"{1e3 * cpu[name]:.1f} | {records[name]['peak_rss_mib']:.0f} |")
+        print(f"| {labels[name]} | {1 / wall[name]:.4g} | {1e3 * wall[name]:.3g} | "
+              f"{1e3 * cpu[name]:.3g} | {records[name]['peak_rss_mib']:.0f} |")
     passes = records["jax"]["pass_seconds"]
     names = ["pass 0 (top-k, radix digit 1)", "radix passes 2 and 3", "counting pass"]
     print("\n| jaxdissect pass | ms/image |\n|---|---:|")
     for name, seconds in zip(names, passes, strict=True):
-        print(f"| {name} | {1e3 * seconds / args.images:.2f} |")
+        print(f"| {name} | {1e3 * seconds / args.images:.3g} |")
     upsampling = records["jax"]["upsample_seconds"]
-    print(f"| (upsampling alone, part of every pass) | {1e3 * upsampling / args.images:.2f} |")
+    print(f"| (upsampling alone, part of every pass) | {1e3 * upsampling / args.images:.3g} |")
     print()
     for name, ratio in ratios.items():
-        print(f"{name}: {ratio['wall']:.1f}x wall-clock, {ratio['cpu']:.1f}x CPU time "
+        print(f"{name}: {ratio['wall']:.3g}x wall-clock, {ratio['cpu']:.3g}x CPU time "
               f"(target >= {ratio['target']}x)")
     return {"config": vars(args), "ms_per_image": {k: 1e3 * v for k, v in wall.items()},
             "cpu_ms_per_image": {k: 1e3 * v for k, v in cpu.items()}, "ratios": ratios,
