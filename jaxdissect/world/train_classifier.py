@@ -22,7 +22,7 @@ from jaxdissect.world.training import HELD_OUT_SEED, TRAIN_SEED, fit, world_stre
 
 @dataclass(frozen=True)
 class ClassifierSettings:
-    steps: int = 400
+    steps: int = 1200
     batch_size: int = 48
     learning_rate: float = 2e-3
     init_seed: int = 0
