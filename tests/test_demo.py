@@ -67,7 +67,7 @@ def test_the_findings_make_sense(demo):
     left = removal["curves"][0]["accuracy"]
     assert removal["concept"] == concept and left[0] == 1.0 and 0 <= min(left) <= 1
     ablation = load_experiment(folder / "experiments" / "classifier_ablation.json")
-    assert [c["name"] for c in ablation["curves"] if not c.get("dashed")] == ["village",
+    assert [c["name"] for c in ablation["curves"] if not c.get("dashed")] == ["farm",
                                                                                "harbour"]
     assert ablation["curves"][0]["accuracy"][0] > 0.8  # the shipped classifier is accurate
 

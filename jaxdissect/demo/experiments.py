@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from jaxdissect.data.batching import batches
+from jaxdissect.data.world_vocab import OBJECT_NUMBER
 from jaxdissect.dissect.results import LayerResult
-from jaxdissect.interventions import ablation
+from jaxdissect.interventions import ablation, count_predictions
 from jaxdissect.interventions.experiments import insertion_experiment, removal_experiment
 from jaxdissect.models.segmenter.segment import Segmenter
 from jaxdissect.pipeline.labels import Labeller
@@ -28,8 +29,10 @@ from jaxdissect.pipeline.probe import WorldRows
 from .settings import HELD_OUT_SEED, TRAIN_SEED, DemoSettings
 
 
-def classifier_ablation(model: StudiedModel, settings: DemoSettings, devices=None):
-    """Removal curves of ``settings.ablation_classes`` at ``settings.ablation_layer``."""
+def classifier_ablation(model: StudiedModel, settings: DemoSettings, labels=None, devices=None):
+    """Removal curves of ``settings.ablation_classes`` at ``settings.ablation_layer``; with the
+    layer's :class:`~jaxdissect.dissect.labels.UnitLabels`, also the first class's accuracy
+    with the units labelled ``settings.ablation_object`` removed, against random sets."""
     train = WorldRows(settings.ablation_images, seed=TRAIN_SEED)
     test = WorldRows(settings.ablation_images, seed=HELD_OUT_SEED)
     names = list(train.classes)
@@ -42,7 +45,44 @@ def classifier_ablation(model: StudiedModel, settings: DemoSettings, devices=Non
     result = ablation.removal_curves_json(curves, names, layer)
     result.update(importance_data=f"world:{settings.ablation_images} seed {TRAIN_SEED}",
                   eval_data=f"world:{settings.ablation_images} seed {HELD_OUT_SEED}")
-    return result, _ablation_finding(curves[0], names, layer)
+    finding = _ablation_finding(curves[0], names, layer)
+    if labels is not None:
+        result["object_ablation"] = _object_ablation(model, settings, labels, test, classes[0],
+                                                     devices)
+        finding += _object_finding(result["object_ablation"])
+    return result, finding
+
+
+OBJECT_RANDOM_DRAWS = 5
+
+
+def _object_ablation(model, settings: DemoSettings, labels, data, class_index: int,
+                     devices) -> dict:
+    """Balanced accuracy of ``class_index`` unedited, with the units labelled
+    ``settings.ablation_object`` removed, and with as many random units removed (a few draws,
+    numpy seed 0)."""
+    units = labels.interpretable & (labels.concept == OBJECT_NUMBER[settings.ablation_object])
+    rows = [np.zeros_like(units), units]
+    rng = np.random.default_rng(0)
+    for _ in range(OBJECT_RANDOM_DRAWS):
+        random_set = np.zeros_like(units)
+        random_set[rng.choice(len(units), int(units.sum()), replace=False)] = True
+        rows.append(random_set)
+    counts = count_predictions(model.net, settings.ablation_layer, np.stack(rows),
+                               batches(data, settings.batch_size), devices=devices)
+    accuracy = counts.balanced_accuracy()[:, class_index]
+    return {"object": settings.ablation_object, "class": data.classes[class_index],
+            "units": [int(u) for u in np.flatnonzero(units)], "unedited": float(accuracy[0]),
+            "object_removed": float(accuracy[1]), "random_removed": accuracy[2:].tolist()}
+
+
+def _object_finding(found: dict) -> str:
+    count = len(found["units"])
+    if not count:
+        return f"; no unit is labelled {found['object']}"
+    return (f"; removing instead its {count} units labelled {found['object']} moves it to "
+            f"{found['object_removed']:.2f} ({count} random units: "
+            f"{np.mean(found['random_removed']):.2f} on average)")
 
 
 def _ablation_finding(curve: ablation.RemovalCurve, names: list[str], layer: str) -> str:

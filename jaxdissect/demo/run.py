@@ -159,10 +159,13 @@ def _run_experiments(folder, settings, classifier, generator, segment, done, sta
     result, layer_dir = gen.results[layer], gen.folder / layer.replace("/", "_")
     segmenter = experiments.world_segment(segment, result.seg_size)
     found = {}
+    exact = done["classifier-exact"].results
+    labels = exact[settings.ablation_layer].labels if settings.ablation_layer in exact else None
     stages.begin(f"classifier unit ablation at {settings.ablation_layer}")
     found["classifier_ablation"] = _experiment(
         folder / "experiments" / "classifier_ablation.json",
-        lambda: experiments.classifier_ablation(classifier, settings, devices), force, stages.log)
+        lambda: experiments.classifier_ablation(classifier, settings, labels, devices), force,
+        stages.log)
     stages.begin(f"generator concept-unit removal at {layer}")
     found["generator_removal"] = _experiment(
         folder / "experiments" / "generator_removal.json",

@@ -27,7 +27,8 @@ class DemoSettings:
     segmenter_layers: tuple[str, ...] = ("conv4_2",)
     generator_layers: tuple[str, ...] = ("layer4",)
     ablation_layer: str = "conv4_2"
-    ablation_classes: tuple[str, ...] = ("village", "forest", "harbour")
+    ablation_classes: tuple[str, ...] = ("farm", "village", "harbour")
+    ablation_object: str = "fence"  # the object that defines ablation_classes[0]
     ablation_images: int = 1000
     removal_samples: int = 200
     removal_max_units: int = 12
@@ -45,6 +46,6 @@ class DemoSettings:
 
 FULL = DemoSettings()
 QUICK = DemoSettings(images=160, samples=160, classifier_layers=("conv4_2",),
-                     ablation_classes=("village", "harbour"), ablation_images=120,
+                     ablation_classes=("farm", "harbour"), ablation_images=120,
                      removal_samples=48, removal_max_units=6, insertion_samples=8,
                      insertion_units=4, quantile_samples=96, batch_size=48)
