@@ -5,10 +5,12 @@ pass of the exact quantile over the *upsampled* activation. Later quantile passe
 threshold over the same data, and a last pass counts intersections with ``a > t`` (strict).
 
 Steps run on global arrays whose batch axis is split over the mesh; statistic states are
-replicated (XLA inserts the cross-device sums, which are integer and therefore exact in any
-order: the results are bit-identical for any device count and batch size). Host batches are
-placed with :func:`jaxdissect.sharding.shard_batch`, so on several hosts each process feeds
-its own rows.
+replicated. The quantile and counting passes run per device (``shard_map``): each device counts
+its rows into int32 histograms and tallies (on CPU one image, or one block of rows, at a time;
+on accelerators its whole batch, see :attr:`StepPlan.per_image`), an explicit ``psum`` adds
+them up, and the sums go into the wide counters. Integer sums are exact in any order, so the
+results are bit-identical for any device count and batch size. Host batches are placed with
+:func:`jaxdissect.sharding.shard_batch`, so on several hosts each process feeds its own rows.
 
 The steps are module-level jitted functions of a hashable :class:`StepPlan`, so dissections
 with the same layers, shapes, settings and mesh reuse their compiled code.
