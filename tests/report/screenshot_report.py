@@ -5,7 +5,14 @@ Used by ``test_browser.py`` and by hand, to look at the pages::
     python tests/report/screenshot_report.py OUT_DIR [--units 40]
 
 builds a synthetic results folder in ``OUT_DIR/results`` (``fixture_results.make_results``), runs
-``build_report`` on it and writes ``OUT_DIR/summary.png`` and ``OUT_DIR/layer.png``.
+``build_report`` on it and writes ``OUT_DIR/summary.png`` and ``OUT_DIR/layer.png``. With an
+existing report instead (the README's pictures, after ``make demo``)::
+
+    python tests/report/screenshot_report.py docs --run results/demo/latest
+
+writes ``docs/report_summary.png`` (the run's summary page, 1200x1500) and
+``docs/report_layer.png`` (``--layer``, default ``classifier-exact/conv4_2``, 1200x1300), as
+256-colour PNGs.
 
 Chromium runs with a fresh profile folder each time and without network services, sandbox or GPU
 (the flags below work in containers). Console output is read from ``--enable-logging=stderr``:
@@ -74,7 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--units", type=int, default=40, help="units per synthetic layer")
+    parser.add_argument("--run", type=Path, help="an existing run folder with a built report")
+    parser.add_argument("--layer", default="classifier-exact/conv4_2",
+                        help="with --run: the layer page to picture (MODEL/LAYER)")
     args = parser.parse_args(argv)
+    if args.run is not None:
+        return picture_run(args.run, args.layer, args.out_dir)
     here = Path(__file__).resolve().parent
     sys.path[:0] = [str(here), str(here.parents[1])]  # runs from a checkout, installed or not
     from fixture_results import make_results
@@ -90,6 +102,29 @@ def main(argv: list[str] | None = None) -> int:
         for line in console_messages(log):
             print("console:", line)
         print(args.out_dir / png)
+    return 0
+
+
+def picture_run(run: Path, layer: str, out_dir: Path) -> int:
+    """The README's two pictures of an existing report, as 256-colour PNGs."""
+    from PIL import Image
+
+    pages = ((run / "index.html", "report_summary.png", (1200, 1500)),
+             (run / layer / "report.html", "report_layer.png", (1200, 1300)))
+    missing = [str(page) for page, _, _ in pages if not page.is_file()]
+    if missing:
+        print(f"no report page {', '.join(missing)}; run `jaxdissect report {run}` first "
+              "(or pick another --layer)", file=sys.stderr)
+        return 1
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for page, name, size in pages:
+        png = out_dir / name
+        log = screenshot(page, png, size=size)
+        for line in console_messages(log):
+            print("console:", line)
+        Image.open(png).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(
+            png, optimize=True)
+        print(png)
     return 0
 
 
