@@ -21,15 +21,18 @@ per-image tables, same results:
 * ``method="scatter"`` (default): labels repeated across channels at a pixel are dropped, then
   each channel's rows of the on-map are scatter-added into the table at the pixel's slot: K x
   pixels x U integer adds (int16 tables while an image has under 2**15 pixels).
-* ``method="matmul"`` (meant for TPUs, where scatter is slow; not measured there): a 0/1
-  (pixels, slots) matrix times the on-map, integer-valued float32 (exact below 2**24 pixels per
-  image; 0/1 inputs are exact in bfloat16 too).
+* ``method="matmul"`` (for GPUs and TPUs): a 0/1 (pixels, slots) matrix times the on-map,
+  integer-valued float32 (exact below 2**24 pixels per image; 0/1 inputs are exact in bfloat16
+  and TF32 too).
 
 Measured on XLA:CPU (512 units, 56x56, 6 channels, ~40 labels per image, 2 images per device,
 best of 10 on a loaded machine): a whole update takes ~1.8 ms per image with the scatter method
 and ~5 ms with the matmul method. Scattering the on-map straight into a (C, U) table per channel
 took ~5 ms on one device and was 3x slower on two, where each of the K scatters into the
-replicated table needs its own all-reduce; here the per-image tables stay on their device.
+replicated table needs its own all-reduce; here the per-image tables stay on their device. The
+dissection engine uses the scatter method on CPU, one image at a time, and the matmul method on
+accelerators, a whole batch at a time: on an H200 its counting pass took 0.10 ms per image that
+way, 40x less than image by image with scatters.
 
 Labels outside ``[0, num_concepts)`` are an error: the driver checks label maps on the host; here
 they are skipped, flagged in ``bad_labels``, and :meth:`IoUCounts.finalize` raises.
