@@ -57,6 +57,7 @@ BLOCK_VALUES = 1 << 19
 __all__ = ["MODES", "interpolation_matrix", "upsample", "upsample_numpy", "upsample_rows",
            "block_rows", "BLOCK_VALUES"]
 
+
 def upsample(maps: jax.Array, out_size: tuple[int, int], mode: str = "pnas2020") -> jax.Array:
     """Resample ``maps`` (N, h, w, U), any float dtype, to float32 (N, H, W, U).
 
@@ -102,7 +103,7 @@ def upsample_rows(maps: jax.Array, out_size: tuple[int, int], first_row: jax.Arr
     return x.reshape(n, num_rows, out_w, units)
 
 
-def _batched_matmul(matrix: np.ndarray, x: jax.Array) -> jax.Array:
+def _batched_matmul(matrix: np.ndarray | jax.Array, x: jax.Array) -> jax.Array:
     """``matrix`` (P, q) times each ``x[b]`` (q, r): (B, P, r), with no transpose of ``x``.
 
     The matrix is broadcast over the batch so that the dot has batch dimensions on both sides
