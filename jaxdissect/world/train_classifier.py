@@ -8,7 +8,7 @@ normalised like the zoo classifiers; accuracy is measured on held-out images of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -75,8 +75,7 @@ def train_classifier(settings: ClassifierSettings = ClassifierSettings(),
         "classes": list(WorldConfig().classes),
         "default_layer": "conv4_2",
         "layers": list(module.LAYERS),
-        "training": {**asdict(settings), "train_seed": TRAIN_SEED, "seconds": report.seconds,
-                     "final_loss": report.losses[-1][1]},
+        "training": report.record(settings),
         "evaluation": {"seed": HELD_OUT_SEED, "images": settings.eval_images,
                        "accuracy": accuracy},
     }

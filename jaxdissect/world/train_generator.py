@@ -24,7 +24,7 @@ way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import flax.linen as nn
 import jax
@@ -176,8 +176,7 @@ def train_generator(settings: GeneratorSettings = GeneratorSettings(),
         "objective": "VAE decoder: Gaussian likelihood (sigma) + KL to N(0, I); not adversarial",
         "latent": "z ~ N(0, I)",
         "output": "RGB in [-1, 1], 32x32; no tanh",
-        "training": {**asdict(settings), "train_seed": TRAIN_SEED, "seconds": report.seconds,
-                     "final_loss": report.losses[-1][1]},
+        "training": report.record(settings),
         "evaluation": {"seed": HELD_OUT_SEED, **evaluation},
     }
     return module, params["generator"], meta

@@ -11,7 +11,7 @@ held-out images (seed 1), over all grid cells and over the cells that carry a la
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -122,8 +122,7 @@ def train_segmenter(settings: SegmenterSettings = SegmenterSettings(),
         "seg_size": config.grid,
         "default_layer": "dec2",
         "layers": list(module.LAYERS),
-        "training": {**asdict(settings), "train_seed": TRAIN_SEED, "seconds": report.seconds,
-                     "final_loss": report.losses[-1][1]},
+        "training": report.record(settings),
         "evaluation": {"seed": HELD_OUT_SEED, "images": settings.eval_images,
                        "pixel_accuracy": accuracy},
     }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import jax
 import numpy as np
@@ -43,6 +43,12 @@ class FitReport:
 
     losses: list[tuple[int, float]] = field(default_factory=list)
     seconds: float = 0.0
+
+    def record(self, settings) -> dict:
+        """The ``training`` entry of a world model's meta.json: its settings (a dataclass),
+        the training seed, the wall time and the last logged loss."""
+        return {**asdict(settings), "train_seed": TRAIN_SEED, "seconds": self.seconds,
+                "final_loss": self.losses[-1][1]}
 
 
 def fit(
