@@ -19,7 +19,7 @@ import numpy as np
 from jaxdissect.data.batching import batches
 from jaxdissect.data.world_vocab import OBJECT_NUMBER
 from jaxdissect.dissect.results import LayerResult
-from jaxdissect.interventions import ablation, count_predictions
+from jaxdissect.interventions import ablation, count_predictions, labelled_and_random_sets
 from jaxdissect.interventions.experiments import insertion_experiment, removal_experiment
 from jaxdissect.models.segmenter.segment import Segmenter
 from jaxdissect.pipeline.labels import Labeller
@@ -61,18 +61,13 @@ def _object_ablation(model, settings: DemoSettings, labels, data, class_index: i
     """Balanced accuracy of ``class_index`` unedited, with the units labelled
     ``settings.ablation_object`` removed, and with as many random units removed (a few draws,
     numpy seed 0)."""
-    units = labels.interpretable & (labels.concept == OBJECT_NUMBER[settings.ablation_object])
-    rows = [np.zeros_like(units), units]
-    rng = np.random.default_rng(0)
-    for _ in range(OBJECT_RANDOM_DRAWS):
-        random_set = np.zeros_like(units)
-        random_set[rng.choice(len(units), int(units.sum()), replace=False)] = True
-        rows.append(random_set)
-    counts = count_predictions(model.net, settings.ablation_layer, np.stack(rows),
+    sets = labelled_and_random_sets(labels, OBJECT_NUMBER[settings.ablation_object],
+                                    OBJECT_RANDOM_DRAWS)
+    counts = count_predictions(model.net, settings.ablation_layer, sets,
                                batches(data, settings.batch_size), devices=devices)
     accuracy = counts.balanced_accuracy()[:, class_index]
     return {"object": settings.ablation_object, "class": data.classes[class_index],
-            "units": [int(u) for u in np.flatnonzero(units)], "unedited": float(accuracy[0]),
+            "units": [int(u) for u in np.flatnonzero(sets[1])], "unedited": float(accuracy[0]),
             "object_removed": float(accuracy[1]), "random_removed": accuracy[2:].tolist()}
 
 

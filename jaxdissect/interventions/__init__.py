@@ -27,7 +27,12 @@ from jaxdissect.interventions.insertion import (
     unit_quantiles,
 )
 from jaxdissect.interventions.painting import brush, erase, paint, paint_many
-from jaxdissect.interventions.units import concept_number, concept_units, units_by_iou
+from jaxdissect.interventions.units import (
+    concept_number,
+    concept_units,
+    labelled_and_random_sets,
+    units_by_iou,
+)
 
 __all__ = [
     "CarliniWagner",
@@ -40,6 +45,7 @@ __all__ = [
     "count_predictions",
     "erase",
     "insert_concept_units",
+    "labelled_and_random_sets",
     "insertion_json",
     "paint",
     "paint_many",

@@ -29,6 +29,22 @@ def units_by_iou(iou: np.ndarray, concept: int) -> np.ndarray:
     return np.argsort(-scores, kind="stable")
 
 
+def labelled_and_random_sets(labels, concept: int, draws: int, seed: int = 0) -> np.ndarray:
+    """Ablation sets for "the units labelled ``concept`` against as many random units": bool
+    (2 + draws, U). Row 0 is empty (the unedited model), row 1 the interpretable units whose
+    best concept is ``concept`` (``labels``: a dissection's
+    :class:`~jaxdissect.dissect.labels.UnitLabels`), then ``draws`` sets of as many units drawn
+    uniformly without replacement (``numpy.random.default_rng(seed)``)."""
+    units = np.asarray(labels.interpretable & (labels.concept == int(concept)), bool)
+    rows = [np.zeros_like(units), units]
+    rng = np.random.default_rng(seed)
+    for _ in range(draws):
+        random_set = np.zeros_like(units)
+        random_set[rng.choice(len(units), int(units.sum()), replace=False)] = True
+        rows.append(random_set)
+    return np.stack(rows)
+
+
 def concept_units(iou: np.ndarray, concept: int, count: int) -> np.ndarray:
     """The ``count`` units with the highest IoU with ``concept`` (int64, best first)."""
     if count < 1:

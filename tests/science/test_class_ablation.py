@@ -31,7 +31,7 @@ from science_settings import BATCH, DEVICES, EVAL_SEED, PROBE_IMAGES
 from jaxdissect.data.batching import batches
 from jaxdissect.data.world_layout import SCENE_CLASSES
 from jaxdissect.data.world_vocab import OBJECT_NUMBER
-from jaxdissect.interventions import count_predictions
+from jaxdissect.interventions import count_predictions, labelled_and_random_sets
 from jaxdissect.pipeline.probe import WorldRows
 
 CLASS, OBJECT = "farm", "fence"
@@ -40,24 +40,13 @@ RANDOM_DRAWS = 20
 LAYERS = {"conv4_2": (0.05, 0.04), "fc6": (0.3, 0.25)}
 
 
-def _ablation_sets(labels, num_units: int) -> np.ndarray:
-    """Row 0 unedited, row 1 the object's units, then RANDOM_DRAWS random sets as large."""
-    rng = np.random.default_rng(0)
-    units = labels.interpretable & (labels.concept == OBJECT_NUMBER[OBJECT])
-    assert units.sum() >= 3, f"{units.sum()} {OBJECT} units; the claim needs some"
-    rows = [np.zeros(num_units, bool), units]
-    for _ in range(RANDOM_DRAWS):
-        random_set = np.zeros(num_units, bool)
-        random_set[rng.choice(num_units, int(units.sum()), replace=False)] = True
-        rows.append(random_set)
-    return np.stack(rows)
-
-
 @pytest.mark.parametrize("layer", list(LAYERS))
 def test_object_units_matter_far_more_than_random_units(world_classifier, classifier_exact,
                                                         layer):
     result = classifier_exact[layer]
-    sets = _ablation_sets(result.labels, result.num_units)
+    # row 0 unedited, row 1 the fence units, then RANDOM_DRAWS random sets as large
+    sets = labelled_and_random_sets(result.labels, OBJECT_NUMBER[OBJECT], RANDOM_DRAWS)
+    assert sets[1].sum() >= 3, f"{sets[1].sum()} {OBJECT} units; the claim needs some"
     data = batches(WorldRows(PROBE_IMAGES, seed=EVAL_SEED), BATCH)
     counts = count_predictions(world_classifier.net, layer, sets, data, devices=DEVICES)
     accuracy = counts.balanced_accuracy()[:, SCENE_CLASSES.index(CLASS)]
