@@ -3,7 +3,7 @@
 The statistics alone, on VGG16-conv5_3-shaped data: 512 units at 14x14 upsampled to 56x56
 (the published zero-padded bilinear), 6 label channels, 1,825 concepts, label maps made of
 blob-shaped regions (a few dozen distinct labels per image). One run is a whole dissection of
-the images by the engine the driver uses (``jaxdissect.dissect.engine.LayerStatistics`` on
+the images by the engine the driver uses (``jaxdissect.dissection.engine.LayerStatistics`` on
 in-memory activations, as the driver re-reads its cache): pass 0 (top-k of the spatial max,
 first radix digit), two more radix passes (each re-upsampling the 14x14 maps) and the counting
 pass (``upsampled > threshold`` and the IoU counts). Host-to-device copies of the 14x14 maps are
@@ -80,10 +80,10 @@ def jax_part(args) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from jaxdissect.dissect.engine import LayerStatistics
-    from jaxdissect.dissect.presets import DissectConfig
-    from jaxdissect.dissect.progress import Progress
-    from jaxdissect.dissect.upsample import upsample
+    from jaxdissect.dissection.engine import LayerStatistics
+    from jaxdissect.dissection.presets import DissectConfig
+    from jaxdissect.dissection.progress import Progress
+    from jaxdissect.dissection.upsample import upsample
     from jaxdissect.sharding import check_batch_size, make_mesh
 
     acts, seg = make_data(args.images, args.units, args.concepts)
@@ -162,7 +162,7 @@ def check_exact(thresholds, upsampled, batches, images) -> None:
 # -- numpy baseline -----------------------------------------------------------------------------
 
 def numpy_part(args) -> dict:
-    from jaxdissect.dissect.upsample import upsample_numpy
+    from jaxdissect.dissection.upsample import upsample_numpy
 
     acts, seg = make_data(args.images, args.units, args.concepts)
 

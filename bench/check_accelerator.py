@@ -19,9 +19,9 @@ import sys
 import jax
 import numpy as np
 
-from jaxdissect.dissect.arrays import dissect_arrays
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.presets import get_config
+from jaxdissect.dissection.arrays import dissect_arrays
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.presets import get_config
 
 IMAGES, UNITS, CHANNELS, CONCEPTS = 96, 256, 3, 200
 

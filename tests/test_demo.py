@@ -12,7 +12,7 @@ import pytest
 from jaxdissect import cli
 from jaxdissect.demo import QUICK
 from jaxdissect.demo.experiments import generator_concept
-from jaxdissect.dissect.results import load_result
+from jaxdissect.dissection.results import load_result
 from jaxdissect.report.plots import load_experiment
 
 SIZES = ["--images", "48", "--samples", "48", "--ablation-images", "30",

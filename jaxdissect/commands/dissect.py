@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from jaxdissect.dissect.presets import PRESETS
+from jaxdissect.dissection.presets import PRESETS
 
 
 def parse_data_options(pairs: list[str] | None) -> dict:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from jaxdissect.dissect.arrays import dissect_arrays
-from jaxdissect.dissect.presets import PRESETS, get_config
-from jaxdissect.dissect.upsample import MODES
+from jaxdissect.dissection.arrays import dissect_arrays
+from jaxdissect.dissection.presets import PRESETS, get_config
+from jaxdissect.dissection.upsample import MODES
 
 
 def register(subparsers) -> None:

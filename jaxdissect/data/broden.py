@@ -209,9 +209,9 @@ class BrodenDataset(RowSource):
         return [(int(r["number"]), r["name"], r["category"]) for r in rows if int(r["number"])]
 
     def vocabulary(self):
-        """The labels as a ``jaxdissect.dissect.concepts.ConceptVocabulary`` (number, name,
+        """The labels as a ``jaxdissect.dissection.concepts.ConceptVocabulary`` (number, name,
         primary category = the largest count in label.csv's ``object(123);part(4)``)."""
-        from jaxdissect.dissect.concepts import ConceptVocabulary
+        from jaxdissect.dissection.concepts import ConceptVocabulary
 
         return ConceptVocabulary.from_rows(self.label_rows())
 

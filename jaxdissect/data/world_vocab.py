@@ -106,8 +106,8 @@ def num_concepts(quads: bool = False) -> int:
 
 
 def world_vocabulary(quads: bool = False):
-    """The concepts as a ``jaxdissect.dissect.concepts.ConceptVocabulary``."""
-    from jaxdissect.dissect.concepts import ConceptVocabulary
+    """The concepts as a ``jaxdissect.dissection.concepts.ConceptVocabulary``."""
+    from jaxdissect.dissection.concepts import ConceptVocabulary
 
     return ConceptVocabulary.from_rows(world_concepts(quads))
 

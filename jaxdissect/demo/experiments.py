@@ -18,7 +18,7 @@ import numpy as np
 
 from jaxdissect.data.batching import batches
 from jaxdissect.data.world_vocab import OBJECT_NUMBER
-from jaxdissect.dissect.results import LayerResult
+from jaxdissect.dissection.results import LayerResult
 from jaxdissect.interventions import ablation, count_predictions, labelled_and_random_sets
 from jaxdissect.interventions.experiments import insertion_experiment, removal_experiment
 from jaxdissect.models.segmenter.segment import Segmenter
@@ -31,7 +31,7 @@ from .settings import HELD_OUT_SEED, TRAIN_SEED, DemoSettings
 
 def classifier_ablation(model: StudiedModel, settings: DemoSettings, labels=None, devices=None):
     """Removal curves of ``settings.ablation_classes`` at ``settings.ablation_layer``; with the
-    layer's :class:`~jaxdissect.dissect.labels.UnitLabels`, also the first class's accuracy
+    layer's :class:`~jaxdissect.dissection.labels.UnitLabels`, also the first class's accuracy
     with the units labelled ``settings.ablation_object`` removed, against random sets."""
     train = WorldRows(settings.ablation_images, seed=TRAIN_SEED)
     test = WorldRows(settings.ablation_images, seed=HELD_OUT_SEED)

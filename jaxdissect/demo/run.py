@@ -12,7 +12,7 @@ On the synthetic concept world's shipped models (:mod:`jaxdissect.world`):
 then the full report (pages, strips, plots, experiment JSON) and a few sentences of findings.
 
 Layout: ``OUT/<key>/`` keyed by the demo's settings, the world models' hashes, the world's
-drawing code and the software version (:mod:`jaxdissect.dissect.runkey`), with ``OUT/latest``
+drawing code and the software version (:mod:`jaxdissect.dissection.runkey`), with ``OUT/latest``
 pointing at it; inside, one run folder per dissection (``classifier-exact``,
 ``classifier-segmenter``, ``generator``), ``experiments/*.json``, ``findings.txt`` and
 ``index.html``. Running the demo again with the same settings reuses everything finished.
@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jaxdissect.dissect.runkey import RunIdentity, open_run_folder
+from jaxdissect.dissection.runkey import RunIdentity, open_run_folder
 from jaxdissect.pipeline.labels import world_labeller
 from jaxdissect.pipeline.models import load_studied_model
 from jaxdissect.pipeline.probe import world_code_sha256

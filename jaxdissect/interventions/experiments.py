@@ -20,7 +20,7 @@ import numpy as np
 
 from jaxdissect.checkpoint import read_meta
 from jaxdissect.data.batching import batches
-from jaxdissect.dissect.results import load_result
+from jaxdissect.dissection.results import load_result
 from jaxdissect.interventions import ablation, adversarial, generator, insertion
 from jaxdissect.interventions.accuracy import model_normalization
 from jaxdissect.interventions.units import concept_number, concept_units, units_by_iou

@@ -11,7 +11,7 @@ import difflib
 
 import numpy as np
 
-from jaxdissect.dissect.concepts import ConceptVocabulary
+from jaxdissect.dissection.concepts import ConceptVocabulary
 
 
 def units_by_iou(iou: np.ndarray, concept: int) -> np.ndarray:
@@ -33,7 +33,7 @@ def labelled_and_random_sets(labels, concept: int, draws: int, seed: int = 0) ->
     """Ablation sets for "the units labelled ``concept`` against as many random units": bool
     (2 + draws, U). Row 0 is empty (the unedited model), row 1 the interpretable units whose
     best concept is ``concept`` (``labels``: a dissection's
-    :class:`~jaxdissect.dissect.labels.UnitLabels`), then ``draws`` sets of as many units drawn
+    :class:`~jaxdissect.dissection.labels.UnitLabels`), then ``draws`` sets of as many units drawn
     uniformly without replacement (``numpy.random.default_rng(seed)``)."""
     units = np.asarray(labels.interpretable & (labels.concept == int(concept)), bool)
     rows = [np.zeros_like(units), units]

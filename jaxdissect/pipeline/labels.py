@@ -27,8 +27,8 @@ import jax.numpy as jnp
 
 from jaxdissect.checkpoint import load, read_meta
 from jaxdissect.data.source import RowSource
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.runkey import model_identity
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.runkey import model_identity
 from jaxdissect.pipeline.models import StudiedModel, to_uint8
 
 WORLD_INPUT = 64

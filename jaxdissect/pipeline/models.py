@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxdissect.checkpoint import load
-from jaxdissect.dissect.runkey import model_identity
+from jaxdissect.dissection.runkey import model_identity
 from jaxdissect.models.base import Net, Normalization, check_layers
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}

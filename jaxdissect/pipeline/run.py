@@ -5,9 +5,9 @@
 1. checks everything before any compute: the model folder, the layer names, the data spec and
    that its images (or latents) fit the model, the segmenter and its vocabulary, the batch size
    against the devices;
-2. opens the run folder keyed by the settings (:mod:`jaxdissect.dissect.runkey`): finished
+2. opens the run folder keyed by the settings (:mod:`jaxdissect.dissection.runkey`): finished
    layers of a run with the same settings are reused, other settings get another folder;
-3. runs the one-pass driver (:func:`jaxdissect.dissect.driver.dissect`) on a jitted
+3. runs the one-pass driver (:func:`jaxdissect.dissection.driver.dissect`) on a jitted
    ``batch -> (acts, seg)``: uint8 images normalised on the device, or latents -> generated
    images; the segmentation from the data or from a segmenter in the same call, so the model
    and the segmenter see each image once;
@@ -30,10 +30,10 @@ import jax
 from jaxdissect import sharding
 from jaxdissect.data.batching import batches
 from jaxdissect.data.source import RowSource
-from jaxdissect.dissect.driver import DEFAULT_MEMORY_BOUND, dissect, layer_folder
-from jaxdissect.dissect.presets import DissectConfig, get_config
-from jaxdissect.dissect.results import LayerResult
-from jaxdissect.dissect.runkey import RunIdentity, finished_layers, open_run_folder
+from jaxdissect.dissection.driver import DEFAULT_MEMORY_BOUND, dissect, layer_folder
+from jaxdissect.dissection.presets import DissectConfig, get_config
+from jaxdissect.dissection.results import LayerResult
+from jaxdissect.dissection.runkey import RunIdentity, finished_layers, open_run_folder
 from jaxdissect.pipeline.labels import Labeller, open_labeller
 from jaxdissect.pipeline.models import StudiedModel, load_studied_model, rgb_and_acts
 from jaxdissect.pipeline.probe import open_probe_data, source_identity
@@ -177,11 +177,11 @@ def dissect_model(
     segmenter folder, see :mod:`.labels`).
 
     ``preset`` and the overrides ``quantile``, ``miniou``, ``topk`` make the
-    :class:`~jaxdissect.dissect.presets.DissectConfig`; ``batch_size`` (default 32, a multiple
+    :class:`~jaxdissect.dissection.presets.DissectConfig`; ``batch_size`` (default 32, a multiple
     of the devices), ``devices`` (count), ``dtype`` (``float32`` or ``bfloat16`` compute),
     ``cache_dir`` (where the activation cache spills beyond ``memory_bound_bytes``), ``limit``
     (first N rows of the data). Results go to ``out/<key>/`` (``keyed``, see
-    :mod:`jaxdissect.dissect.runkey`) or ``out`` itself; ``force`` recomputes finished layers;
+    :mod:`jaxdissect.dissection.runkey`) or ``out`` itself; ``force`` recomputes finished layers;
     ``report=False`` skips the report pages (``ModelDissection.report`` is then None). ``log``
     receives one-line notes (reuse, strips, report).
     """
@@ -189,7 +189,7 @@ def dissect_model(
     start = time.perf_counter()
     if jax.process_count() > 1:
         raise ValueError("dissect_model runs in one process; on several hosts call "
-                         "jaxdissect.dissect.driver.dissect from every process")
+                         "jaxdissect.dissection.driver.dissect from every process")
     plan = plan_dissection(model, data, layers=layers, preset=preset, segmenter=segmenter,
                            colornet=colornet, quantile=quantile, miniou=miniou, topk=topk,
                            batch_size=batch_size, devices=devices, dtype=dtype, limit=limit,

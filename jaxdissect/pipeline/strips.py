@@ -20,7 +20,7 @@ import numpy as np
 
 from jaxdissect import sharding
 from jaxdissect.data.source import RowSource
-from jaxdissect.dissect.results import LayerResult
+from jaxdissect.dissection.results import LayerResult
 from jaxdissect.pipeline.models import StudiedModel, rgb_and_acts, to_uint8
 from jaxdissect.report.layers import STRIP_DIR
 from jaxdissect.report.strips import render_unit_strips

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from jaxdissect.dissect.results import LayerResult
+from jaxdissect.dissection.results import LayerResult
 
 TOP_DETECTORS = 4
 

@@ -1,7 +1,7 @@
 """Read saved dissection results for the report: one layer folder, or every layer under a folder.
 
 A layer folder is any folder holding a ``report.json`` with a ``units`` list (written by
-``jaxdissect.dissect.results.save_result``; see its docstring for the files). The report reads
+``jaxdissect.dissection.results.save_result``; see its docstring for the files). The report reads
 
 * ``report.json`` (required): ``units`` with ``unit``, ``label``, ``iou`` and ``category`` (or the
   reference's ``cat``), optional ``threshold``, ``interpretable``, ``by_category`` and ``image``;

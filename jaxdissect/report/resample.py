@@ -1,7 +1,7 @@
 """Resampling of unit activation maps to thumbnail size, in numpy (the report imports no jax).
 
 The same matrices as the dissection's upsampler (both come from the numpy-only
-:mod:`jaxdissect.dissect.interpolation`), named as the presets name them:
+:mod:`jaxdissect.dissection.interpolation`), named as the presets name them:
 
 * ``"pnas2020"`` (presets ``pnas2020`` and ``netdissect2017``): centre-aligned bilinear sampling
   with zero padding outside the span of source pixel centres. With ``scale = out / in`` and
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxdissect.dissect.interpolation import MODES, interpolation_matrix
+from jaxdissect.dissection.interpolation import MODES, interpolation_matrix
 
 __all__ = ["MODES", "interpolation_matrix", "upsample_maps"]
 

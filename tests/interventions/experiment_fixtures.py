@@ -12,9 +12,9 @@ from PIL import Image
 from toy_models import TinyClassifier, make_generator, tiny_classifier
 
 from jaxdissect import cli
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.presets import get_config
-from jaxdissect.dissect.results import build_layer_result, save_result
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.presets import get_config
+from jaxdissect.dissection.results import build_layer_result, save_result
 from jaxdissect.models.base import Net, Normalization
 from jaxdissect.models.registry import ArchSpec, register_arch
 from jaxdissect.models.segmenter.segment import Segmenter

@@ -9,7 +9,7 @@ import pytest
 from world_fixtures import SIZE, tiny_world_classifier
 
 from jaxdissect.checkpoint import load
-from jaxdissect.dissect.runkey import LATEST, params_sha256
+from jaxdissect.dissection.runkey import LATEST, params_sha256
 from jaxdissect.pipeline import probe
 from jaxdissect.pipeline.run import dissect_model, plan_dissection
 

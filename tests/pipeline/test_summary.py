@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.presets import get_config
-from jaxdissect.dissect.results import build_layer_result
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.presets import get_config
+from jaxdissect.dissection.results import build_layer_result
 from jaxdissect.pipeline.summary import best_detectors, category_counts, summary_text
 from jaxdissect.stats.counts import CountsResult
 

@@ -1,10 +1,10 @@
 """Synthetic dissection results on disk, in the format the dissection writes, with real strips.
 
-The folder layout is the one documented in ``jaxdissect.dissect.results`` (report.json with
+The folder layout is the one documented in ``jaxdissect.dissection.results`` (report.json with
 ``detectors`` and per-unit ``by_category``, units.csv, concepts.csv and the .npy arrays); IoU,
-labels and detector counts come from the dissection's own ``jaxdissect.dissect.labels`` applied to
-made-up integer counts. Each unit "detects" one concept: its images show a bright disc and its
-activation map peaks there, so the strips show masks around the discs.
+labels and detector counts come from the dissection's own ``jaxdissect.dissection.labels``
+applied to made-up integer counts. Each unit "detects" one concept: its images show a bright disc
+and its activation map peaks there, so the strips show masks around the discs.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.labels import assign_labels, compute_iou, detector_counts
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.labels import assign_labels, compute_iou, detector_counts
 from jaxdissect.report.strips import render_unit_strips
 
 CONCEPTS = [

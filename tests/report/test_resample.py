@@ -44,7 +44,7 @@ def test_bilinear_downsampling_is_antialiased():
 @pytest.mark.parametrize("mode", ["pnas2020", "bilinear"])
 @pytest.mark.parametrize("sizes", [(14, 56), (7, 100), (13, 100), (112, 100), (4, 2)])
 def test_same_matrices_as_the_dissection_upsampler(mode, sizes):
-    from jaxdissect.dissect import upsample as dissect_upsample
+    from jaxdissect.dissection import upsample as dissect_upsample
 
     np.testing.assert_allclose(
         interpolation_matrix(*sizes, mode), dissect_upsample.interpolation_matrix(*sizes, mode),

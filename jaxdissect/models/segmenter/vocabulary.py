@@ -21,7 +21,7 @@ K+1 .. 5K                      quad halves blocked by suffix: all ``-t``, all ``
 
 A part channel whose name is an object name (window, door, ...) maps to that object's number;
 each group's first channel maps to 0. :func:`unified_vocabulary` builds the matching
-:class:`~jaxdissect.dissect.concepts.ConceptVocabulary` (categories object, part, material,
+:class:`~jaxdissect.dissection.concepts.ConceptVocabulary` (categories object, part, material,
 color).
 """
 
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxdissect.dissect.concepts import ConceptVocabulary
+from jaxdissect.dissection.concepts import ConceptVocabulary
 
 QUAD_SUFFIXES = ("t", "l", "b", "r")  # the order of the blocks, not of the label channels
 

@@ -1,4 +1,4 @@
-"""Tests for jaxdissect/dissect/upsample.py."""
+"""Tests for jaxdissect/dissection/upsample.py."""
 
 import math
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxdissect.dissect.upsample import (
+from jaxdissect.dissection.upsample import (
     BLOCK_VALUES,
     block_rows,
     interpolation_matrix,

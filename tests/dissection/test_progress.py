@@ -1,8 +1,8 @@
-"""Tests for jaxdissect/dissect/progress.py."""
+"""Tests for jaxdissect/dissection/progress.py."""
 
 import io
 
-from jaxdissect.dissect.progress import Progress
+from jaxdissect.dissection.progress import Progress
 
 
 def test_rate_and_time_left():

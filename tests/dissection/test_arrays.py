@@ -1,4 +1,4 @@
-"""Tests for jaxdissect/dissect/arrays.py: against the brute-force oracle, and every bad input."""
+"""Tests for jaxdissect/dissection/arrays.py: against the brute-force oracle, every bad input."""
 
 import json
 
@@ -6,9 +6,9 @@ import dissect_oracle as oracle
 import numpy as np
 import pytest
 
-from jaxdissect.dissect.arrays import dissect_arrays
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.presets import get_config
+from jaxdissect.dissection.arrays import dissect_arrays
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.presets import get_config
 
 
 def random_case(rng, n, units, small, scale, k=2, concepts=7):
@@ -67,7 +67,7 @@ def test_non_integer_scale_float16_and_single_channel_segs(rng):
     # resampling itself to float32 rounding
     import jax.numpy as jnp
 
-    from jaxdissect.dissect.upsample import upsample
+    from jaxdissect.dissection.upsample import upsample
 
     up = np.asarray(upsample(jnp.asarray(nhwc), (7, 9)))
     np.testing.assert_allclose(up, oracle.upsample(nhwc, (7, 9), "pnas2020"), rtol=1e-5,

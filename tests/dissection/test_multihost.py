@@ -10,8 +10,8 @@ import multihost_case as case
 import numpy as np
 import pytest
 
-from jaxdissect.dissect.driver import dissect
-from jaxdissect.dissect.results import load_result
+from jaxdissect.dissection.driver import dissect
+from jaxdissect.dissection.results import load_result
 from jaxdissect.sharding import make_mesh
 
 HERE = Path(__file__).parent

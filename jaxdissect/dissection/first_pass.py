@@ -1,10 +1,10 @@
 """Pass 0 of a dissection with a model: run ``fn`` once per image, update, cache.
 
 For each batch: ``acts, seg = fn(batch)`` on the device, top-k and the first quantile pass
-(:func:`jaxdissect.dissect.engine.first_update`), all in one jitted step; the raw activations (in
+(:func:`jaxdissect.dissection.engine.first_update`), all in one jitted step; the raw activations (in
 their dtype) and segmentations of this process's rows are fetched while the next batch computes
 and appended to the activation cache. Labels, finiteness and batch shapes are checked as it goes.
-With a :class:`~jaxdissect.dissect.resume.ResumeFolder` the states are checkpointed every few
+With a :class:`~jaxdissect.dissection.resume.ResumeFolder` the states are checkpointed every few
 batches and a restarted run skips the batches already done.
 """
 
@@ -18,10 +18,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdissect import sharding
-from jaxdissect.dissect.cache import ActivationCache
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.engine import LayerStatistics, StepPlan, first_update
-from jaxdissect.dissect.resume import IndexHash, ResumeFolder
+from jaxdissect.dissection.cache import ActivationCache
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.engine import LayerStatistics, StepPlan, first_update
+from jaxdissect.dissection.resume import IndexHash, ResumeFolder
 
 BatchFn = Callable[[dict], tuple[dict, jax.Array]]
 

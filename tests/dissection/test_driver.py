@@ -1,4 +1,4 @@
-"""Tests for jaxdissect/dissect/driver.py with small Flax models and synthetic segmentations."""
+"""Tests for jaxdissect/dissection/driver.py with small Flax models and synthetic segmentations."""
 
 import dissect_oracle as oracle
 import flax.linen as nn
@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.driver import dissect, layer_folder
-from jaxdissect.dissect.presets import get_config
-from jaxdissect.dissect.results import load_result
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.driver import dissect, layer_folder
+from jaxdissect.dissection.presets import get_config
+from jaxdissect.dissection.results import load_result
 from jaxdissect.sharding import make_mesh
 
 LAYERS = ("conv1", "conv2")

@@ -17,7 +17,7 @@ def main(port: str, process_id: str, out: str) -> None:
     import multihost_case as case
     import numpy as np
 
-    from jaxdissect.dissect.driver import dissect
+    from jaxdissect.dissection.driver import dissect
 
     assert jax.device_count() == 8 and jax.local_device_count() == 4
     results = dissect(case.model_fn(), case.local_batches(jax.process_index(), 2), case.LAYERS,

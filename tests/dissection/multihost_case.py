@@ -4,7 +4,7 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from jaxdissect.dissect.presets import get_config
+from jaxdissect.dissection.presets import get_config
 
 LAYERS = ("conv1", "conv2")
 CONFIG = get_config(quantile=0.05, topk=6)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jaxdissect.dissect.concepts import ConceptVocabulary
+from jaxdissect.dissection.concepts import ConceptVocabulary
 
 
 def _safe_ratio(inter: np.ndarray, union: np.ndarray) -> np.ndarray:
@@ -60,7 +60,7 @@ def per_category_iou(counts, category_of: np.ndarray) -> np.ndarray:
 
 
 def compute_iou(counts, rule: str, vocabulary: ConceptVocabulary) -> np.ndarray:
-    """The IoU matrix of a :class:`~jaxdissect.dissect.presets.DissectConfig` ``iou_rule``."""
+    """The IoU matrix of a :class:`~jaxdissect.dissection.presets.DissectConfig` ``iou_rule``."""
     if rule == "pooled":
         return pooled_iou(counts)
     if rule == "per_category":

@@ -8,7 +8,7 @@
 
 memory-mapped and streamed in batches, so memory stays bounded whatever N is. The files are
 the cache: every pass re-reads them, nothing is copied. The result (see
-:mod:`jaxdissect.dissect.results`) is written to ``out`` atomically, only after every pass
+:mod:`jaxdissect.dissection.results`) is written to ``out`` atomically, only after every pass
 succeeded; bad input raises ``ValueError`` / ``FileNotFoundError`` / ``FileExistsError`` with a
 one-line message and leaves ``out`` untouched. Single process (any number of local devices).
 """
@@ -21,11 +21,11 @@ import jax
 import numpy as np
 
 from jaxdissect import sharding
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.engine import LayerStatistics
-from jaxdissect.dissect.presets import DissectConfig, get_config
-from jaxdissect.dissect.progress import Progress
-from jaxdissect.dissect.results import (
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.engine import LayerStatistics
+from jaxdissect.dissection.presets import DissectConfig, get_config
+from jaxdissect.dissection.progress import Progress
+from jaxdissect.dissection.results import (
     LayerResult,
     build_layer_result,
     check_destination,
@@ -144,7 +144,7 @@ def dissect_arrays(
     config = config or get_config()
     if jax.process_count() > 1:
         raise ValueError("dissect_arrays runs in one process; for several hosts use "
-                         "jaxdissect.dissect.driver.dissect with each host's rows")
+                         "jaxdissect.dissection.driver.dissect with each host's rows")
     if out is not None:
         check_destination(out, force)
     acts, segs = _open(acts, "ACTS"), _open(segs, "SEGS")

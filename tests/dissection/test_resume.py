@@ -1,12 +1,12 @@
-"""Tests for jaxdissect/dissect/resume.py: an interrupted pass 0 picks up where it stopped."""
+"""Tests for jaxdissect/dissection/resume.py: an interrupted pass 0 picks up where it stopped."""
 
 import numpy as np
 import pytest
 from test_driver import LAYERS, assert_results_equal, batches, make_data, model_fn, random_params
 
-from jaxdissect.dissect import engine
-from jaxdissect.dissect.driver import dissect
-from jaxdissect.dissect.presets import get_config
+from jaxdissect.dissection import engine
+from jaxdissect.dissection.driver import dissect
+from jaxdissect.dissection.presets import get_config
 from jaxdissect.sharding import make_mesh
 
 CONFIG = get_config(quantile=0.07, topk=4)

@@ -4,7 +4,7 @@ Pass 0 is the expensive one (the model and the segmenter run on every image). Wi
 ``dissect(..., resume_dir=DIR)``:
 
 * every batch's cache entry goes straight to ``DIR/cache`` (a persistent
-  :class:`~jaxdissect.dissect.cache.ActivationCache`);
+  :class:`~jaxdissect.dissection.cache.ActivationCache`);
 * every ``checkpoint_every`` batches, and at the end of pass 0, the statistic states (top-k and
   the first quantile pass) are saved with orbax to ``DIR/states-<batches>`` together with
   ``DIR/progress.json`` (batches done, images counted, label range, cache layout, a hash of the
@@ -31,7 +31,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxdissect.dissect.cache import ActivationCache
+from jaxdissect.dissection.cache import ActivationCache
 
 PROGRESS_FILE = "progress.json"
 

@@ -5,7 +5,7 @@
 1. **pass 0** over ``batches``: ``acts, seg = fn(batch)`` on the device, top-k images (spatial
    max of the raw map) and the first exact-quantile pass; the raw low-resolution activations
    (in their own dtype) and the segmentations are fetched and cached
-   (:class:`~jaxdissect.dissect.cache.ActivationCache`: memory, then disk memory maps);
+   (:class:`~jaxdissect.dissection.cache.ActivationCache`: memory, then disk memory maps);
 2. the remaining quantile passes over the cache, then the intersection counts pass;
 3. IoU, labels and per-layer results, each written to ``out_dir/<layer>/`` atomically as soon
    as it is final.
@@ -29,12 +29,12 @@ import jax
 import numpy as np
 
 from jaxdissect import sharding
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.engine import LayerStatistics
-from jaxdissect.dissect.first_pass import BatchFn, FirstPass
-from jaxdissect.dissect.presets import DissectConfig
-from jaxdissect.dissect.progress import Progress
-from jaxdissect.dissect.results import (
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.engine import LayerStatistics
+from jaxdissect.dissection.first_pass import BatchFn, FirstPass
+from jaxdissect.dissection.presets import DissectConfig
+from jaxdissect.dissection.progress import Progress
+from jaxdissect.dissection.results import (
     LayerResult,
     build_layer_result,
     check_destination,
@@ -122,7 +122,7 @@ def dissect(
     out_dir: write each layer's result to ``out_dir/<layer>/`` (and resume from it).
     resume_dir: make pass 0 resumable (single process): the cache goes to disk there and the
         states are checkpointed every ``checkpoint_every`` batches; see
-        :mod:`jaxdissect.dissect.resume`. Emptied once the results are complete.
+        :mod:`jaxdissect.dissection.resume`. Emptied once the results are complete.
     """
     config = config or DissectConfig()
     layers = list(dict.fromkeys(layers))

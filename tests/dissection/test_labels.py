@@ -1,12 +1,12 @@
-"""Tests for jaxdissect/dissect/labels.py."""
+"""Tests for jaxdissect/dissection/labels.py."""
 
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.labels import (
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.labels import (
     assign_labels,
     compute_iou,
     detector_counts,

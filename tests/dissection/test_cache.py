@@ -1,9 +1,9 @@
-"""Tests for jaxdissect/dissect/cache.py."""
+"""Tests for jaxdissect/dissection/cache.py."""
 
 import numpy as np
 import pytest
 
-from jaxdissect.dissect.cache import ActivationCache
+from jaxdissect.dissection.cache import ActivationCache
 
 
 def make_batches(rng, n=5, b=3):

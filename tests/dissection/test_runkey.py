@@ -1,11 +1,11 @@
-"""Tests for jaxdissect/dissect/runkey.py: identities, keys and run folders (no compute)."""
+"""Tests for jaxdissect/dissection/runkey.py: identities, keys and run folders (no compute)."""
 
 import json
 
 import numpy as np
 import pytest
 
-from jaxdissect.dissect.runkey import (
+from jaxdissect.dissection.runkey import (
     LATEST,
     RUN_FILE,
     RunIdentity,

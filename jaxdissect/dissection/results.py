@@ -6,7 +6,7 @@ A layer's folder holds
   "num_images", "act_size", "seg_size", "num_units", "num_concepts", "categories",
   "detectors", "units": [{"unit", "label", "concept", "category", "iou", "threshold",
   "interpretable", "by_category": {category: {"label", "concept", "iou"}}}, ...]}``
-  (``detectors`` is :func:`jaxdissect.dissect.labels.detector_counts`);
+  (``detectors`` is :func:`jaxdissect.dissection.labels.detector_counts`);
 * ``units.csv``: one row per unit (unit, label, concept, category, iou, threshold,
   interpretable);
 * ``concepts.csv``: the vocabulary (number, name, category);
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.labels import UnitLabels, assign_labels, compute_iou, detector_counts
-from jaxdissect.dissect.presets import DissectConfig
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.labels import UnitLabels, assign_labels, compute_iou, detector_counts
+from jaxdissect.dissection.presets import DissectConfig
 from jaxdissect.stats.counts import CountsResult
 
 

@@ -1,4 +1,4 @@
-"""Tests for jaxdissect/dissect/results.py: files, round trip, atomic writes."""
+"""Tests for jaxdissect/dissection/results.py: files, round trip, atomic writes."""
 
 import csv
 import json
@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.presets import get_config
-from jaxdissect.dissect.results import (
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.presets import get_config
+from jaxdissect.dissection.results import (
     build_layer_result,
     load_result,
     save_result,

@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdissect.dissect.interpolation import MODES, interpolation_matrix
+from jaxdissect.dissection.interpolation import MODES, interpolation_matrix
 
 # Upsampled values of one image per block of output rows. The dissection engine counts one
 # block at a time, so that 2**19 float32 values and their int32 histogram indices stay in the

@@ -17,7 +17,7 @@ with the same layers, shapes, settings and mesh reuse their compiled code.
 
 A *source* is a callable returning a fresh iterator of host batches
 ``{"acts": {layer: (b, h, w, U)}, "seg": (b, K, H, W) int, "mask": (b,) bool, ...}`` (this
-process's rows), e.g. an :class:`~jaxdissect.dissect.cache.ActivationCache`.
+process's rows), e.g. an :class:`~jaxdissect.dissection.cache.ActivationCache`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdissect import sharding
-from jaxdissect.dissect.presets import DissectConfig
-from jaxdissect.dissect.progress import Progress
-from jaxdissect.dissect.upsample import block_rows, upsample, upsample_rows
+from jaxdissect.dissection.presets import DissectConfig
+from jaxdissect.dissection.progress import Progress
+from jaxdissect.dissection.upsample import block_rows, upsample, upsample_rows
 from jaxdissect.stats.counts import IoUCounts
 from jaxdissect.stats.quantile import ExactQuantile
 from jaxdissect.stats.topk import TopK

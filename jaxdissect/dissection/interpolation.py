@@ -1,6 +1,6 @@
 """The interpolation matrices of unit-map resampling, in numpy (no jax: reports use them too).
 
-One float32 ``(out, in)`` matrix per axis and mode; :mod:`jaxdissect.dissect.upsample` applies
+One float32 ``(out, in)`` matrix per axis and mode; :mod:`jaxdissect.dissection.upsample` applies
 them under jax, :mod:`jaxdissect.report.resample` in numpy. See ``upsample``'s docstring for
 what the modes ``"pnas2020"`` and ``"bilinear"`` compute.
 """

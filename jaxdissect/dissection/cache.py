@@ -6,7 +6,7 @@ batches of host arrays, in memory up to ``memory_bound_bytes`` and in raw files 
 ``cache_dir`` beyond it (read back as read-only memory maps). Without a ``cache_dir`` a run that
 outgrows the bound stops with an error that says how to fix it.
 
-A *persistent* cache (for resuming, see :mod:`jaxdissect.dissect.resume`) writes every batch
+A *persistent* cache (for resuming, see :mod:`jaxdissect.dissection.resume`) writes every batch
 straight to fixed file names in ``cache_dir``, keeps them on :meth:`close`, and can be
 reopened at a given number of batches with :meth:`ActivationCache.reopen`.
 

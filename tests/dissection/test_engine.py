@@ -1,12 +1,12 @@
-"""Tests for jaxdissect/dissect/engine.py: the passes over a source of cached batches."""
+"""Tests for jaxdissect/dissection/engine.py: the passes over a source of cached batches."""
 
 import dissect_oracle as oracle
 import numpy as np
 import pytest
 
-from jaxdissect.dissect.engine import LayerStatistics, StepPlan, loops_per_image
-from jaxdissect.dissect.presets import get_config
-from jaxdissect.dissect.progress import Progress
+from jaxdissect.dissection.engine import LayerStatistics, StepPlan, loops_per_image
+from jaxdissect.dissection.presets import get_config
+from jaxdissect.dissection.progress import Progress
 from jaxdissect.sharding import make_mesh
 
 

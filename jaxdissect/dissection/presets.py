@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from jaxdissect.dissect.upsample import MODES
+from jaxdissect.dissection.upsample import MODES
 
 IOU_RULES = ("pooled", "per_category")
 
@@ -30,7 +30,7 @@ class DissectConfig:
 
     quantile: q, the fraction of each unit's upsampled pixels above its threshold (the
         threshold is the order statistic at level 1 - q; a pixel is on when ``a > t``).
-    upsample: resampling mode of :mod:`jaxdissect.dissect.upsample`.
+    upsample: resampling mode of :mod:`jaxdissect.dissection.upsample`.
     iou_rule: ``"pooled"`` (IoU over every image) or ``"per_category"`` (the unit's area in
         the denominator counts only images that carry a label of the concept's category).
     miniou: a unit is interpretable when its best IoU is strictly above this.

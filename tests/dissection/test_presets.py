@@ -1,10 +1,10 @@
-"""Tests for jaxdissect/dissect/presets.py."""
+"""Tests for jaxdissect/dissection/presets.py."""
 
 import dataclasses
 
 import pytest
 
-from jaxdissect.dissect.presets import PRESETS, DissectConfig, get_config
+from jaxdissect.dissection.presets import PRESETS, DissectConfig, get_config
 
 
 def test_presets_follow_the_published_protocols():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from jaxdissect import cli
-from jaxdissect.dissect.arrays import dissect_arrays
-from jaxdissect.dissect.presets import get_config
+from jaxdissect.dissection.arrays import dissect_arrays
+from jaxdissect.dissection.presets import get_config
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
-"""Tests for jaxdissect/dissect/concepts.py."""
+"""Tests for jaxdissect/dissection/concepts.py."""
 
 import numpy as np
 import pytest
 
-from jaxdissect.dissect.concepts import ConceptVocabulary, primary_category
+from jaxdissect.dissection.concepts import ConceptVocabulary, primary_category
 
 
 def test_primary_category_takes_the_largest_count():

@@ -1,11 +1,11 @@
-"""Tests for jaxdissect/dissect/first_pass.py helpers (the pass itself: test_driver.py)."""
+"""Tests for jaxdissect/dissection/first_pass.py helpers (the pass itself: test_driver.py)."""
 
 import jax
 import numpy as np
 import pytest
 
-from jaxdissect.dissect.concepts import ConceptVocabulary
-from jaxdissect.dissect.first_pass import check_labels, host_batch
+from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.dissection.first_pass import check_labels, host_batch
 from jaxdissect.sharding import local_rows, make_mesh, shard_batch
 
 
