@@ -10,7 +10,7 @@ calls alternating so that other load on the machine hits both alike; the outputs
 compared (relative error) so a fast wrong result cannot pass unnoticed.
 
 Device-agnostic: jax uses its default backend (a GPU when there is one), torch uses CUDA when
-available. Prints a Markdown table and writes ``bench/out/bench_models.json``. On a CPU shared
+available. Prints a Markdown table and writes ``bench/out/models.json``. On a CPU shared
 with other work, torch's multi-threaded kernels slow down far more than XLA's (10x measured on
 2 busy cores), so compare with ``--threads 1`` there.
 
@@ -23,9 +23,7 @@ cores; ``--quick`` (batches 1 and 8, 3 runs, 1 warm-up) a few minutes.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -55,6 +53,7 @@ def _cpu_threads_from_argv() -> int | None:
 CPU_THREADS = _cpu_threads_from_argv()
 
 import jax  # noqa: E402
+import record  # noqa: E402
 import torch  # noqa: E402
 import torch_nets as T  # noqa: E402
 from timing import median_seconds  # noqa: E402
@@ -136,7 +135,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="run torch and XLA on N pinned CPU cores (torch with N threads); "
                         "1 gives comparable figures on a machine shared with other work")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "bench_models.json")
     args = parser.parse_args()
     batch_sizes = args.batch_sizes or ([1, 8] if args.quick else [1, 8, 32])
     runs = args.runs or (3 if args.quick else 5)
@@ -147,16 +145,20 @@ def main() -> None:
     jax_device = jax.devices()[0]
     print(f"jax on {jax_device.platform} ({jax_device.device_kind}), torch on {device}, "
           f"{torch.get_num_threads()} torch threads", flush=True)
+    load_before = record.load_average()
     rows = [r for arch in args.archs for r in bench_arch(arch, batch_sizes, warmup, runs, device)]
-    print(markdown(rows))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
+    table = markdown(rows)
+    print(table)
+    worst = max(r["output_rel_err"] for r in rows)
+    notes = [f"Flax under jit against torch {torch.__version__} on the same inputs, "
+             f"{torch.get_num_threads()} torch thread(s), medians of {runs} runs after {warmup} "
+             f"warm-up; the outputs agree within {worst:.0e} (relative)."]
+    path = record.save("models", {
         "jax_device": f"{jax_device.platform} {jax_device.device_kind}",
         "torch_device": str(device), "torch_threads": torch.get_num_threads(),
-        "cpu_threads_option": CPU_THREADS,
-        "machine": platform.processor() or platform.machine(), "jax": jax.__version__,
-        "torch": torch.__version__, "runs": runs, "warmup": warmup, "rows": rows}, indent=2))
-    print(f"wrote {args.out}")
+        "cpu_threads_option": CPU_THREADS, "torch": torch.__version__, "runs": runs,
+        "warmup": warmup, "rows": rows}, table=table, notes=notes, load_before=load_before)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

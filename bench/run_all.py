@@ -30,6 +30,7 @@ BENCHMARKS = {
     "data": ("bench_data.py", ["--images", "200"]),
     "segmenter": ("bench_segmenter.py", ["--quick"]),
     "ablation": ("bench_ablation.py", []),
+    "demo": ("bench_demo.py", []),
 }
 
 
