@@ -175,6 +175,9 @@ def load_result(folder: str | Path) -> LayerResult:
     if not (folder / "report.json").is_file():
         raise FileNotFoundError(f"{folder} holds no report.json; is it a dissection result?")
     report = json.loads((folder / "report.json").read_text())
+    # Reports written before thresholds could be taken at the layer's resolution lack the
+    # setting: their thresholds were all taken over the upsampled maps.
+    report.setdefault("threshold_resolution", "upsampled")
     config = DissectConfig(**{k: report[k] for k in DissectConfig.__dataclass_fields__})
     vocabulary = ConceptVocabulary.from_csv(folder / "concepts.csv")
     load = lambda name: np.load(folder / f"{name}.npy")

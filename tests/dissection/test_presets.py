@@ -10,12 +10,16 @@ from jaxdissect.dissection.presets import PRESETS, DissectConfig, get_config
 def test_presets_follow_the_published_protocols():
     pnas = get_config()
     assert pnas == DissectConfig()
-    assert (pnas.quantile, pnas.upsample, pnas.iou_rule, pnas.miniou, pnas.topk) == (
-        0.01, "pnas2020", "pooled", 0.04, 100)
+    assert (pnas.quantile, pnas.threshold_resolution, pnas.upsample, pnas.iou_rule, pnas.miniou,
+            pnas.topk) == (0.01, "upsampled", "pnas2020", "pooled", 0.04, 100)
     nd = get_config("netdissect2017")
-    assert (nd.quantile, nd.upsample, nd.iou_rule) == (0.005, "pnas2020", "per_category")
+    assert (nd.quantile, nd.threshold_resolution, nd.upsample, nd.iou_rule) == (
+        0.005, "layer", "pnas2020", "per_category")
     lite = get_config("netdissect_lite")
-    assert (lite.quantile, lite.upsample, lite.iou_rule) == (0.005, "bilinear", "per_category")
+    assert (lite.quantile, lite.threshold_resolution, lite.upsample, lite.iou_rule) == (
+        0.005, "layer", "bilinear", "per_category")
+    assert get_config("netdissect_lite", threshold_resolution="upsampled").to_dict()[
+        "threshold_resolution"] == "upsampled"
     assert set(PRESETS) == {"pnas2020", "netdissect2017", "netdissect_lite"}
 
 
@@ -37,6 +41,9 @@ def test_bad_settings_name_the_valid_ones():
         DissectConfig(quantile=1.5)
     with pytest.raises(ValueError, match="choose one of pnas2020, bilinear"):
         DissectConfig(upsample="bicubic")
+    with pytest.raises(ValueError, match="threshold_resolution='raw': choose one of upsampled, "
+                                         "layer"):
+        DissectConfig(threshold_resolution="raw")
     with pytest.raises(ValueError, match="iou_rule"):
         DissectConfig(iou_rule="mean")
     with pytest.raises(ValueError, match="topk=0"):

@@ -49,6 +49,22 @@ def test_save_and_load_round_trip(tmp_path, rule):
     assert (loaded.num_images, loaded.act_size, loaded.seg_size) == (11, (7, 7), (28, 28))
 
 
+def test_a_result_of_the_old_2017_rule_is_not_reused(tmp_path):
+    """A report written before the threshold resolution was a setting took its thresholds over
+    the upsampled maps: it loads as such, so a ``netdissect2017`` run (now at the layer's
+    resolution) refuses to reuse it rather than mixing the two rules."""
+    from jaxdissect.dissection.driver import _finished_layers
+
+    save_result(make_result("per_category"), tmp_path / "layer4")
+    report = json.loads((tmp_path / "layer4" / "report.json").read_text())
+    assert report.pop("threshold_resolution") == "layer"
+    (tmp_path / "layer4" / "report.json").write_text(json.dumps(report))
+    assert load_result(tmp_path / "layer4").config.threshold_resolution == "upsampled"
+    config = get_config("netdissect2017", topk=3)
+    with pytest.raises(FileExistsError, match="made with other settings"):
+        _finished_layers(tmp_path, ["layer4"], config, VOCAB, force=False)
+
+
 def test_report_json_and_csv(tmp_path):
     result = make_result()
     save_result(result, tmp_path / "r")

@@ -35,6 +35,19 @@ def test_key_is_stable_and_sensitive_to_every_part():
     assert len(identity().short) == 12 and identity().key.startswith(identity().short)
 
 
+def test_the_threshold_resolution_enters_the_key():
+    """Runs of the 2017 presets made before their thresholds moved to the layer's resolution
+    (a config without the setting) and runs with either resolution get different keys."""
+    from jaxdissect.dissection.presets import get_config
+
+    layer = get_config("netdissect2017").to_dict()
+    old = {k: v for k, v in layer.items() if k != "threshold_resolution"}
+    upsampled = get_config("netdissect2017", threshold_resolution="upsampled").to_dict()
+    parts = {k: v for k, v in identity().__dict__.items() if k != "config"}
+    keys = {RunIdentity(config=c, **parts).key for c in (layer, old, upsampled)}
+    assert len(keys) == 3
+
+
 def test_params_hash_sees_values_names_and_dtypes():
     params = {"conv": {"kernel": np.ones((2, 2), np.float32), "bias": np.zeros(2, np.float32)}}
     same = {"conv": {"bias": np.zeros(2, np.float32), "kernel": np.ones((2, 2), np.float32)}}
