@@ -1,8 +1,10 @@
 """The passes of a dissection: per-layer statistic states and the jitted steps that update them.
 
 Pass 0 sees every image once: top-k (spatial max of the raw activation) and the first radix
-pass of the exact quantile over the *upsampled* activation. Later quantile passes narrow the
-threshold over the same data, and a last pass counts intersections with ``a > t`` (strict).
+pass of the exact quantile over the *upsampled* activation (or over the raw activation, at the
+layer's own resolution, when ``config.threshold_resolution == "layer"``). Later quantile passes
+narrow the threshold over the same data, and a last pass counts intersections of the
+*upsampled* maps with ``a > t`` (strict), whichever resolution set ``t``.
 
 Steps run on global arrays whose batch axis is split over the mesh; statistic states are
 replicated. The quantile and counting passes run per device (``shard_map``): each device counts
@@ -130,7 +132,13 @@ def _quantile_update(plan: StepPlan, layers: tuple[str, ...], states, acts, mask
             quantile, state = plan.quantile(l), states[l]
             height, width = plan.seg_size
             check_batch_count(mask.shape[0] * shards * height * width, f"layer {l}")
-            if plan.per_image:
+            if plan.config.threshold_resolution == "layer":
+                # The 2017 rule: the quantile of the raw maps, before any upsampling (h * w
+                # values per image, few enough to count the local batch at once).
+                height, width = acts[l].shape[1:3]
+                counts = quantile.histogram(state, acts[l], mask,
+                                            _varying(quantile.empty_histogram(state)))
+            elif plan.per_image:
                 rows = plan.block_rows(l)
 
                 def count(counts, maps, m, block, quantile=quantile, state=state, rows=rows):
