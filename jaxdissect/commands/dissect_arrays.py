@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from jaxdissect.dissection.arrays import dissect_arrays
-from jaxdissect.dissection.presets import PRESETS, get_config
+from jaxdissect.dissection.presets import PRESETS, THRESHOLD_RESOLUTIONS, get_config
 from jaxdissect.dissection.upsample import MODES
 
 
@@ -27,6 +27,10 @@ def register(subparsers) -> None:
                         help="top fraction q of each unit's pixels that count as on (0.01)")
     parser.add_argument("--miniou", type=float, default=None,
                         help="IoU a label must exceed to count as interpretable (0.04)")
+    parser.add_argument("--threshold-resolution", choices=THRESHOLD_RESOLUTIONS, default=None,
+                        help="take each unit's threshold over its upsampled map (pnas2020) or "
+                        "over its raw map at the layer's resolution (netdissect2017, "
+                        "netdissect_lite)")
     parser.add_argument("--upsample", choices=MODES, default=None,
                         help="how unit maps are resampled to the segmentation size")
     parser.add_argument("--topk", type=int, default=None, help="top images kept per unit")
@@ -42,7 +46,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = get_config(args.preset, quantile=args.quantile, miniou=args.miniou,
-                        upsample=args.upsample, topk=args.topk)
+                        upsample=args.upsample, topk=args.topk,
+                        threshold_resolution=args.threshold_resolution)
     result = dissect_arrays(
         args.acts, args.segs, args.out, channels_last=args.channels_last, config=config,
         concepts=args.concepts, batch_size=args.batch_size, devices=args.devices,

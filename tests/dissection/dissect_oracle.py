@@ -35,9 +35,10 @@ def upsample(acts: np.ndarray, size: tuple[int, int], mode: str) -> np.ndarray:
     return up.astype(np.float32)
 
 
-def thresholds(up: np.ndarray, q: float) -> np.ndarray:
-    """The k-th largest value per unit, k = max(1, ceil(q * n))."""
-    values = up.reshape(-1, up.shape[-1])
+def thresholds(maps: np.ndarray, q: float) -> np.ndarray:
+    """The k-th largest value per unit over every location of (N, ..., U) maps (upsampled, or
+    raw at the layer's resolution), k = max(1, ceil(q * n))."""
+    values = maps.reshape(-1, maps.shape[-1])
     k = max(1, math.ceil(q * len(values)))
     return np.array([np.sort(values[:, u])[::-1][k - 1] for u in range(values.shape[1])],
                     np.float32)
@@ -90,10 +91,13 @@ def top_images(acts: np.ndarray, k: int):
     return values, indices
 
 
-def dissection(acts, segs, num_concepts, q=0.01, mode="pnas2020", k=5, up=None):
-    """Everything for one layer; ``up`` replaces the oracle's own resampling when given."""
+def dissection(acts, segs, num_concepts, q=0.01, mode="pnas2020", k=5, up=None,
+               resolution="upsampled"):
+    """Everything for one layer; ``up`` replaces the oracle's own resampling when given.
+    ``resolution="layer"`` takes the thresholds over the raw maps (the 2017 rule); the
+    upsampled maps are compared with them either way."""
     up = upsample(acts, segs.shape[-2:], mode) if up is None else up
-    thr = thresholds(up, q)
+    thr = thresholds(up if resolution == "upsampled" else acts.astype(np.float32), q)
     inter, unit_area, concept_area, _ = counts(up, thr, segs, num_concepts)
     values, indices = top_images(acts, k)
     return {

@@ -35,8 +35,12 @@ def check_against_oracle(result, expected):
     np.testing.assert_array_equal(result.labels.concept, best)
 
 
-@pytest.mark.parametrize("seed", [1, 2, pytest.param(3, marks=pytest.mark.slow)])
-def test_matches_the_oracle_on_random_cases(seed):
+@pytest.mark.parametrize("seed,resolution", [
+    (1, "upsampled"), (2, "layer"), pytest.param(2, "upsampled", marks=pytest.mark.slow),
+    pytest.param(1, "layer", marks=pytest.mark.slow),
+    pytest.param(3, "upsampled", marks=pytest.mark.slow),
+    pytest.param(3, "layer", marks=pytest.mark.slow)])
+def test_matches_the_oracle_on_random_cases(seed, resolution):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(9, 23))
     units = int(rng.integers(3, 7))
@@ -45,8 +49,8 @@ def test_matches_the_oracle_on_random_cases(seed):
     mode = ["pnas2020", "bilinear"][seed % 2]
     q = float(rng.choice([0.013, 0.05, 0.21]))
     acts, segs = random_case(rng, n, units, small, scale)
-    config = get_config(quantile=q, upsample=mode, topk=5)
-    expected = oracle.dissection(acts, segs, 7, q=q, mode=mode, k=5)
+    config = get_config(quantile=q, upsample=mode, topk=5, threshold_resolution=resolution)
+    expected = oracle.dissection(acts, segs, 7, q=q, mode=mode, k=5, resolution=resolution)
     nchw = np.ascontiguousarray(acts.transpose(0, 3, 1, 2))
     one = dissect_arrays(nchw, segs, config=config, batch_size=5, devices=1, progress=False,
                          concepts=ConceptVocabulary.numbered(7))
@@ -54,6 +58,24 @@ def test_matches_the_oracle_on_random_cases(seed):
     eight = dissect_arrays(acts, segs, config=config, batch_size=16, devices=8, progress=False,
                            channels_last=True, concepts=ConceptVocabulary.numbered(7))
     check_against_oracle(eight, expected)
+
+
+def test_2017_presets_threshold_the_raw_maps(preset="netdissect_lite"):
+    """One unit, one image, a single peak of 4 on a 2x2 map, top 25%: over the 4 raw values the
+    threshold is the peak itself, so no upsampled pixel is above it (the 2017 rule); over the
+    64 upsampled values it is lower and some pixels are on (the PNAS 2020 rule)."""
+    acts = np.zeros((1, 2, 2, 1), np.float32)
+    acts[0, 1, 1, 0] = 4.0
+    segs = np.ones((1, 1, 8, 8), np.int32)
+    kw = dict(channels_last=True, devices=1, progress=False)
+    layer = dissect_arrays(acts, segs, config=get_config(preset, quantile=0.25), **kw)
+    assert layer.config.threshold_resolution == "layer"
+    assert layer.thresholds[0] == 4.0 and layer.counts.unit_area[0] == 0
+    upsampled = dissect_arrays(acts, segs, config=get_config(
+        preset, quantile=0.25, threshold_resolution="upsampled"), **kw)
+    up = oracle.upsample(acts, (8, 8), layer.config.upsample)
+    assert upsampled.thresholds[0] == oracle.thresholds(up, 0.25)[0] < 4.0
+    assert upsampled.counts.unit_area[0] == np.sum(up > upsampled.thresholds[0]) > 0
 
 
 def test_non_integer_scale_float16_and_single_channel_segs(rng):
@@ -86,7 +108,8 @@ def test_per_category_rule_counts_only_images_with_the_category(rng):
     result = dissect_arrays(acts, segs, channels_last=True, config=config, concepts=vocab,
                             batch_size=8, progress=False)
     up = oracle.upsample(acts, segs.shape[-2:], "pnas2020")
-    thr = oracle.thresholds(up, 0.1)
+    thr = oracle.thresholds(acts, 0.1)  # the 2017 rule: over the raw maps
+    np.testing.assert_array_equal(result.thresholds, thr)
     inter, _, concept_area, by_cat = oracle.counts(up, thr, segs, 5, vocab.category_of)
     np.testing.assert_array_equal(result.counts.unit_area_by_category, by_cat)
     expected = oracle.iou(inter, by_cat[:, vocab.category_of], concept_area)

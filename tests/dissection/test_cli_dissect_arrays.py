@@ -2,7 +2,11 @@
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 
+import dissect_oracle as oracle
 import numpy as np
 import pytest
 
@@ -34,14 +38,16 @@ def test_round_trip(tmp_path, main, capsys):
     code = main(["dissect-arrays", "--acts", str(tmp_path / "acts.npy"), "--segs",
                  str(tmp_path / "segs.npy"), "--out", str(out), "--quantile", "0.02",
                  "--miniou", "0.03", "--upsample", "bilinear", "--concepts", str(labels),
-                 "--batch-size", "5", "--devices", "1", "--quiet"])
+                 "--threshold-resolution", "layer", "--batch-size", "5", "--devices", "1",
+                 "--quiet"])
     assert code == 0
     assert "6 units" in capsys.readouterr().out
-    expected = dissect_arrays(acts, segs, config=get_config(quantile=0.02, miniou=0.03,
-                                                            upsample="bilinear"),
+    expected = dissect_arrays(acts, segs, config=get_config(
+        quantile=0.02, miniou=0.03, upsample="bilinear", threshold_resolution="layer"),
                               concepts=labels, batch_size=5, devices=1, progress=False)
     report = json.loads((out / "report.json").read_text())
-    assert (report["quantile"], report["miniou"], report["upsample"]) == (0.02, 0.03, "bilinear")
+    assert (report["quantile"], report["miniou"], report["upsample"],
+            report["threshold_resolution"]) == (0.02, 0.03, "bilinear", "layer")
     assert [u["label"] for u in report["units"]] == [
         expected.vocabulary.names[c] for c in expected.labels.concept]
     np.testing.assert_array_equal(np.load(out / "iou.npy"), expected.iou)
@@ -62,3 +68,30 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path, main, capsys):
     code = main(["dissect-arrays", "--acts", str(tmp_path / "nope.npy"), "--segs",
                  str(tmp_path / "segs.npy"), "--out", str(tmp_path / "out")])
     assert code != 0 and "nope.npy not found" in capsys.readouterr().err
+
+
+def test_netdissect_lite_in_a_subprocess_thresholds_the_raw_maps(tmp_path):
+    """As a user runs it: the preset's thresholds are order statistics of the raw (N, U, h, w)
+    values, and a pixel is on where the bilinearly upsampled map exceeds them."""
+    rng = np.random.default_rng(8)
+    acts = (rng.integers(0, 16, size=(9, 3, 4, 4)) / 4).astype(np.float32)
+    segs = rng.integers(0, 4, size=(9, 16, 16)).astype(np.int32)
+    np.save(tmp_path / "acts.npy", acts)
+    np.save(tmp_path / "segs.npy", segs)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("XLA_FLAGS", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "jaxdissect.cli", "dissect-arrays", "--acts",
+         str(tmp_path / "acts.npy"), "--segs", str(tmp_path / "segs.npy"), "--out", str(out),
+         "--preset", "netdissect_lite", "--quantile", "0.1", "--quiet"],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert (report["preset"], report["threshold_resolution"]) == ("netdissect_lite", "layer")
+    nhwc = acts.transpose(0, 2, 3, 1)
+    thresholds = np.load(out / "thresholds.npy")
+    np.testing.assert_array_equal(thresholds, oracle.thresholds(nhwc, 0.1))
+    up = oracle.upsample(nhwc, (16, 16), "bilinear")
+    np.testing.assert_array_equal(np.load(out / "unit_area.npy"),
+                                  (up > thresholds).sum(axis=(0, 1, 2)))

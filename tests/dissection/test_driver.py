@@ -1,5 +1,7 @@
 """Tests for jaxdissect/dissection/driver.py with small Flax models and synthetic segmentations."""
 
+import dataclasses
+
 import dissect_oracle as oracle
 import flax.linen as nn
 import jax
@@ -112,6 +114,25 @@ def test_matches_the_oracle_on_1_and_8_devices(dyadic_fn, capsys):
         assert result.seg_size == (16, 16)
     assert_results_equal(one, eight)
     assert capsys.readouterr().err == ""  # progress=False prints nothing
+
+
+def test_thresholds_at_the_layer_resolution_match_the_oracle(dyadic_fn):
+    """The 2017 rule through the driver: each layer's thresholds over its raw maps (8x8 and
+    4x4 here), the maps upsampled to 16x16 and compared with them."""
+    params, fn = dyadic_fn
+    images, segs = make_data(2)
+    acts = TwoConvs().apply(params, jnp.asarray(images))
+    config = dataclasses.replace(CONFIG, threshold_resolution="layer")
+    results = run(fn, images, segs, 16, 8, config=config)
+    for layer in LAYERS:
+        expected = oracle.dissection(np.asarray(acts[layer]), segs, 6, q=0.07, k=4,
+                                     resolution="layer")
+        result = results[layer]
+        assert result.config.threshold_resolution == "layer"
+        np.testing.assert_array_equal(result.thresholds, expected["thresholds"])
+        np.testing.assert_array_equal(result.counts.inter, expected["inter"])
+        np.testing.assert_array_equal(result.counts.unit_area, expected["unit_area"])
+        np.testing.assert_array_equal(result.iou, expected["iou"])
 
 
 def test_random_weights_segmenter_on_device_spill_and_inferred_vocabulary(tmp_path):

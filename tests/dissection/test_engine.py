@@ -28,15 +28,18 @@ def source_of(acts, segs, size):
     return source, calls
 
 
+@pytest.mark.parametrize("resolution", ["upsampled", "layer"])
 @pytest.mark.parametrize("per_image", [True, False], ids=["cpu-loop", "accelerator-batch"])
-def test_passes_over_a_source(per_image):
+def test_passes_over_a_source(per_image, resolution):
     """Both ways of counting (a loop over images and row blocks per device with scatter-adds,
-    as on CPU; whole batches with the matmul counts, as on GPU/TPU) match the oracle."""
+    as on CPU; whole batches with the matmul counts, as on GPU/TPU) match the oracle, with
+    thresholds over the upsampled maps or over the raw maps at the layer's resolution."""
     rng = np.random.default_rng(0)
     acts = rng.integers(0, 6, size=(11, 2, 2, 3)).astype(np.float32) / 2
     acts[:, :, :, 2] = 1.5  # a constant unit: all its images tie for the top
     segs = rng.integers(0, 4, size=(11, 1, 4, 4)).astype(np.int32)
-    config = get_config(quantile=0.1, topk=2, upsample="bilinear")
+    config = get_config(quantile=0.1, topk=2, upsample="bilinear",
+                        threshold_resolution=resolution)
     stats = LayerStatistics(config, {"l": (2, 2, 3)}, (4, 4), make_mesh(8), Progress(False),
                             per_image=per_image)
     assert stats.plan.per_image is per_image
@@ -45,7 +48,8 @@ def test_passes_over_a_source(per_image):
     thresholds = stats.quantile_passes(source, None)
     assert len(calls) <= stats.quantile["l"].num_passes  # pass 0 + the remaining radix passes
     up = oracle.upsample(acts, (4, 4), "bilinear")
-    np.testing.assert_array_equal(thresholds["l"], oracle.thresholds(up, 0.1))
+    np.testing.assert_array_equal(thresholds["l"],
+                                  oracle.thresholds(up if resolution == "upsampled" else acts, 0.1))
     counts = stats.count(source, thresholds, 4, None, None)["l"]
     inter, unit_area, concept_area, _ = oracle.counts(up, thresholds["l"], segs, 4)
     np.testing.assert_array_equal(counts.inter, inter)
