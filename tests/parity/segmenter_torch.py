@@ -266,6 +266,26 @@ TINY_UPERNET = dict(stem=(8, 8, 16), stage_sizes=(3, 4, 6, 3), widths=(4, 8, 8, 
 TINY_COLOR = dict(stem=(8, 8, 16), widths=(8, 8, 16, 16), ppm_dim=8, last_dim=8)
 
 
+def converted_published_pair(tmp_path, color_labels, seed):
+    """Tiny UPerNet and colour folders as published (random weights, ``TINY_LABELS`` and
+    ``color_labels``), converted to ``tmp_path/upp_jax`` and ``tmp_path/color_jax``; returns the
+    torch (encoder, decoder, colour encoder, colour decoder)."""
+    from segmenter_labels import TINY_CLASSES, TINY_LABELS
+
+    from ports import convert
+
+    u, c = TINY_UPERNET, TINY_COLOR
+    nets = (*make_upernet(u["stem"], u["stage_sizes"], u["widths"], u["fpn_dim"], u["ppm_dim"],
+                          TINY_CLASSES, seed=seed),
+            *make_colornet(c["stem"], c["widths"], c["ppm_dim"], c["last_dim"],
+                           len(color_labels["labels"]), seed=seed + 1))
+    save_folder(tmp_path / "upp", nets[0], nets[1], TINY_LABELS, epoch=40)
+    save_folder(tmp_path / "color", nets[2], nets[3], color_labels, epoch=20)
+    convert(tmp_path / "upp", tmp_path / "upp_jax", arch="upernet50")
+    convert(tmp_path / "color", tmp_path / "color_jax", arch="colorseg")
+    return nets
+
+
 def torch_pipeline_scores(images, encoder, decoder, color_encoder, color_decoder, seg_size):
     """The reference preprocessing and resizes in torch: NHWC numpy scores at ``seg_size``."""
     x = torch.from_numpy(images).permute(0, 3, 1, 2)

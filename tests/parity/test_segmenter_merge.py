@@ -50,28 +50,12 @@ def test_published_pipeline_equals_torch_reference(tmp_path):
     """Folders -> ``ports.convert`` -> ``load`` -> ``published_segmenter`` on 224 images, against
     the torch models, torch resizes and the numpy merge."""
     pytest.importorskip("torch")
-    from segmenter_labels import TINY_CLASSES
-    from segmenter_torch import (
-        TINY_COLOR,
-        TINY_UPERNET,
-        make_colornet,
-        make_upernet,
-        save_folder,
-        torch_pipeline_scores,
-    )
+    from segmenter_torch import converted_published_pair, torch_pipeline_scores
 
     from jaxdissect.models.segmenter.segment import load_published_segmenter
-    from ports import convert
 
-    u, c = TINY_UPERNET, TINY_COLOR
-    encoder, decoder = make_upernet(u["stem"], u["stage_sizes"], u["widths"], u["fpn_dim"],
-                                    u["ppm_dim"], TINY_CLASSES, seed=11)
-    color_encoder, color_decoder = make_colornet(c["stem"], c["widths"], c["ppm_dim"],
-                                                 c["last_dim"], len(COLOR_NAMES), seed=12)
-    save_folder(tmp_path / "upp", encoder, decoder, TINY_LABELS, epoch=40)
-    save_folder(tmp_path / "color", color_encoder, color_decoder, TINY_COLOR_LABELS, epoch=20)
-    convert(tmp_path / "upp", tmp_path / "upp_jax", arch="upernet50")
-    convert(tmp_path / "color", tmp_path / "color_jax", arch="colorseg")
+    encoder, decoder, color_encoder, color_decoder = converted_published_pair(
+        tmp_path, TINY_COLOR_LABELS, seed=11)
     segmenter = load_published_segmenter(tmp_path / "upp_jax", tmp_path / "color_jax",
                                          image_size=(224, 224), skip_last_component=True)
     assert segmenter.size == (56, 56) and segmenter.vocabulary.num_concepts == 79

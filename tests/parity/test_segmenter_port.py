@@ -98,6 +98,7 @@ def test_convert_command_writes_a_loadable_model(tmp_path, capsys):
                               "--arch", "colorseg"])
     assert args.func(args) == 0 and "colorseg" in capsys.readouterr().out
     net = load(tmp_path / "out")
-    assert net.meta["sizes"]["labels"]["labels"][1] == "black"
+    assert net.meta["sizes"]["labels"]["labels"][1] == {"name": "black", "category": "color"}
+    assert net.meta["sizes"]["labels"]["categories"] == [{"name": "color"}]
     assert any("deepsup" in k for k in net.meta["sizes"]["ignored"])
     assert net.layer_names == ["layer1", "layer2", "layer3", "layer4"]

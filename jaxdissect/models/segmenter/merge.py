@@ -9,9 +9,12 @@ Channels (numbers from :class:`~.vocabulary.ConceptNumbering`):
    named like an object gives that object's number); 0 elsewhere;
 3. / 4. the quad halves of every 8-connected component of each object (:mod:`.components`):
    ``-t`` / ``-b`` in channel 3, ``-l`` / ``-r`` in channel 4;
-5. colour: ``argmax + colour offset``. The colour model's "none" (channel 0) gives 0 unless
-   ``color_none_concept=True``, which reproduces the reference (its "none" becomes the
-   concept ``colour offset``).
+5. colour, one channel per category of the colour model's ``labels.json`` (one, "color", in
+   the published file): the argmax over that category's channels, as its label number
+   (:class:`~.vocabulary.ColorLabels`) plus the colour offset; a category with a ``mask``
+   label keeps its label only where that label wins its own category (0 elsewhere). Label 0
+   (the colour model's "-") gives 0 unless ``color_none_concept=True``, which reproduces the
+   reference (its "none" becomes the concept ``colour offset``).
 
 Scores are anything whose argmax is the prediction (logits or probabilities) at the label size,
 NHWC; ties go to the lowest channel. Reference quirk behind a flag: ``skip_last_component=True``
@@ -50,6 +53,7 @@ class MergeTables:
     group_channels: np.ndarray
     group_valid: np.ndarray
     group_concepts: np.ndarray
+    colors: ColorLabels | None = None
 
     @classmethod
     def of(cls, labels: UnifiedLabels, colors: ColorLabels | None = None) -> MergeTables:
@@ -64,7 +68,7 @@ class MergeTables:
             channels[i, : len(g.names)] = np.arange(g.start, g.start + len(g.names))
             valid[i, : len(g.names)] = True
         return cls(ConceptNumbering.of(labels, colors), owner, channels, valid,
-                   np.where(valid, concepts[channels], 0).astype(np.int32))
+                   np.where(valid, concepts[channels], 0).astype(np.int32), colors)
 
 
 def part_labels(objects: jax.Array, part_scores: jax.Array, tables: MergeTables) -> jax.Array:
@@ -81,6 +85,22 @@ def part_labels(objects: jax.Array, part_scores: jax.Array, tables: MergeTables)
     return jnp.where(owned, concept, 0)
 
 
+def color_labels(color_scores: jax.Array, colors: ColorLabels) -> jax.Array:
+    """(N, h, w, channels) colour scores -> int32 (N, categories, h, w) colour label numbers
+    (0 = none): per category the argmax over its channels, masked where it has a mask."""
+    table = jnp.asarray(colors.channel_labels)
+    winners = [jnp.argmax(color_scores[..., list(c.channels)], axis=-1)
+               for c in colors.color_categories]
+    out = []
+    for category, winner in zip(colors.color_categories, winners, strict=True):
+        label = table[jnp.asarray(category.channels)][winner]
+        mask = colors.mask_of(category)
+        if mask is not None:
+            label = jnp.where(winners[mask[0]] == mask[1], label, 0)
+        out.append(label)
+    return jnp.stack(out, axis=1).astype(jnp.int32)
+
+
 def merge_labels(
     object_scores: jax.Array,
     material_scores: jax.Array,
@@ -90,7 +110,8 @@ def merge_labels(
     skip_last_component: bool = False,
     color_none_concept: bool = False,
 ) -> jax.Array:
-    """Scores (N, h, w, C_head) -> int32 (N, 6, h, w) concept labels (5 without colours).
+    """Scores (N, h, w, C_head) -> int32 (N, 5 + colour categories, h, w) concept labels (6
+    with the published colour model, 5 without colours).
 
     Jittable; ``tables``, ``skip_last_component`` and ``color_none_concept`` are static.
     """
@@ -105,7 +126,10 @@ def merge_labels(
     top_bottom, left_right = quad_split(objects, numbering.num_objects, skip_last_component)
     channels = [objects, material, parts, top_bottom, left_right]
     if color_scores is not None:
-        color = jnp.argmax(color_scores, axis=-1).astype(jnp.int32)
+        if tables.colors is None:
+            raise ValueError("colour scores given but the merge tables have no colour labels")
+        color = color_labels(color_scores, tables.colors)
         shifted = color + numbering.color_offset
-        channels.append(shifted if color_none_concept else jnp.where(color == 0, 0, shifted))
+        channels += list(jnp.moveaxis(
+            shifted if color_none_concept else jnp.where(color == 0, 0, shifted), 1, 0))
     return jnp.stack(channels, axis=1)

@@ -76,8 +76,10 @@ def published_segmenter(
     """The merged concept segmenter for images of ``image_size`` (H, W) in [-1, 1].
 
     ``upernet`` / ``colornet``: converted models (``jaxdissect.load``), whose metadata carries
-    their ``labels.json``; without ``colornet`` the map has 5 channels. Labels: int32
-    (N, 6, H // 4, W // 4).
+    their ``labels.json``. Labels: int32 (N, 5 + K, H // 4, W // 4), K the colour model's
+    categories (1 for the published file, so 6 channels; 0 without ``colornet``).
+    ``color_none_concept=True`` makes the colour model's "none" a concept, as the reference
+    does (see :mod:`.merge`).
     """
     labels = UnifiedLabels.from_json(upernet.meta["sizes"]["labels"])
     colors = ColorLabels.from_json(colornet.meta["sizes"]["labels"]) if colornet else None
