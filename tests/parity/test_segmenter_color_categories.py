@@ -122,3 +122,7 @@ def test_published_pipeline_with_two_colour_categories_equals_torch(tmp_path):
     offset = segmenter.vocabulary.num_concepts - 6
     np.testing.assert_array_equal(got[:, 5:], np.where(want == 0, 0, want + offset))
     assert len(np.unique(want[:, 0])) > 1  # several colours won somewhere
+    as_reference = load_published_segmenter(tmp_path / "upp_jax", tmp_path / "color_jax",
+                                            image_size=(224, 224), color_none_concept=True)
+    assert as_reference.vocabulary.names[offset] == "color-none"
+    np.testing.assert_array_equal(np.asarray(as_reference(images))[:, 5:], want + offset)
