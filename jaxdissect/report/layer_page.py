@@ -131,8 +131,12 @@ def _meta(layer: LayerReport) -> str:
     report, units = layer.report, layer.units
     parts = [f"preset <b>{escape(layer.preset)}</b>"]
     if "quantile" in report:
-        parts.append(f"unit on where its upsampled activation is in its top "
-                     f"<b>{100 * float(report['quantile']):g}%</b>")
+        top = f"<b>{100 * float(report['quantile']):g}%</b>"
+        if report.get("threshold_resolution") == "layer":
+            parts.append(f"unit on where its upsampled activation exceeds the top {top} of its "
+                         "activations at the layer's resolution")
+        else:
+            parts.append(f"unit on where its upsampled activation is in its top {top}")
     parts.append(f"labelled when IoU &gt; <b>{layer.miniou:g}</b>")
     if "num_images" in report:
         parts.append(f"<b>{int(report['num_images']):,}</b> images")

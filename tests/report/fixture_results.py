@@ -34,8 +34,10 @@ def vocabulary() -> ConceptVocabulary:
 
 
 PRESETS = {
-    "pnas2020": {"quantile": 0.01, "upsample": "pnas2020", "iou_rule": "pooled"},
-    "netdissect2017": {"quantile": 0.005, "upsample": "pnas2020", "iou_rule": "per_category"},
+    "pnas2020": {"quantile": 0.01, "threshold_resolution": "upsampled", "upsample": "pnas2020",
+                 "iou_rule": "pooled"},
+    "netdissect2017": {"quantile": 0.005, "threshold_resolution": "layer",
+                       "upsample": "pnas2020", "iou_rule": "per_category"},
 }
 
 

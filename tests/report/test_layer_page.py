@@ -47,3 +47,13 @@ def test_write_layer_page_links_back_to_the_summary(layer_dir):
     assert "href=\"../index.html\"" in path.read_text()
     assert (layer_dir / "concepts.svg").read_text().startswith("<?xml")
     assert (layer_dir / "iou_hist.svg").is_file()
+
+
+def test_the_page_says_over_which_values_the_threshold_was_taken(tmp_path):
+    from fixture_results import make_layer
+
+    for preset, words in (("pnas2020", "upsampled activation is in its top <b>1%</b>"),
+                          ("netdissect2017", "upsampled activation exceeds the top <b>0.5%</b> "
+                           "of its activations at the layer's resolution")):
+        folder = make_layer(tmp_path / preset, "conv5", num_units=3, preset=preset, strips=False)
+        assert words in layer_page_html(load_layer(folder))
