@@ -80,6 +80,7 @@ def run_error(argv, capsys) -> str:
     (["--model", "missing-folder"], "model folder missing-folder not found"),
     (["--quantile", "2"], "quantile=2.0: the top fraction q must be in (0, 1)"),
     (["--data-option", "size"], "expected KEY=VALUE"),
+    (["--color-none-concept"], "--color-none-concept goes with --colornet"),
 ])
 def test_dissect_errors_are_one_line_and_come_before_any_output(extra, message, tmp_path,
                                                                  capsys):

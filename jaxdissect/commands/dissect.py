@@ -71,6 +71,9 @@ def register(subparsers) -> None:
                         "data)")
     parser.add_argument("--colornet", default=None,
                         help="converted colour model folder, with a UPerNet --segmenter")
+    parser.add_argument("--color-none-concept", action="store_true",
+                        help="count the colour model's 'none' as a concept (color-none), as the "
+                        "reference does (default: no colour label there)")
     parser.add_argument("--quantile", type=float, default=None,
                         help="top fraction q of each unit's pixels that count as on (default: "
                         "the preset's, 0.01 for pnas2020)")
@@ -106,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
 
     done = dissect_model(
         args.model, args.data, args.out, layers=_layers(args.layers), preset=args.preset,
-        segmenter=args.segmenter, colornet=args.colornet, quantile=args.quantile,
+        segmenter=args.segmenter, colornet=args.colornet,
+        color_none_concept=args.color_none_concept, quantile=args.quantile,
         miniou=args.miniou, topk=args.topk, batch_size=args.batch_size, devices=args.devices,
         dtype=args.dtype, cache_dir=args.cache_dir, limit=args.limit,
         data_options=parse_data_options(args.data_option), progress=not args.no_progress,

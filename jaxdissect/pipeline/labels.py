@@ -112,23 +112,30 @@ def check_published_meta(upernet: dict, colornet: dict | None) -> None:
                          "convert it again with its own labels.json")
 
 
-def published_labeller(folder: str, colornet: str | None, image_size: int) -> Labeller:
-    """The published UPerNet (+ colour) merged segmenter from converted folders."""
+def published_labeller(folder: str, colornet: str | None, image_size: int,
+                       color_none_concept: bool = False) -> Labeller:
+    """The published UPerNet (+ colour) merged segmenter from converted folders;
+    ``color_none_concept`` makes the colour model's "none" a concept, as the reference does."""
     from jaxdissect.models.segmenter.segment import published_segmenter
 
     check_published_meta(read_meta(folder), read_meta(colornet) if colornet else None)
     upernet, color = load(folder), load(colornet) if colornet else None
-    segmenter = published_segmenter(upernet, color, image_size=(image_size, image_size))
+    segmenter = published_segmenter(upernet, color, image_size=(image_size, image_size),
+                                    color_none_concept=color_none_concept)
     identity = {"kind": "published",
                 "upernet": model_identity(dict(upernet.meta), upernet.params, "float32"),
                 "colornet": None if color is None else model_identity(
                     dict(color.meta), color.params, "float32")}
+    if color_none_concept:  # only when set: the keys of earlier runs stay valid
+        identity["color_none_concept"] = True
     return Labeller("published", segmenter.vocabulary, identity, segmenter.fn)
 
 
 def open_labeller(choice: str, model: StudiedModel, source: RowSource,
-                  colornet: str | None = None) -> Labeller:
+                  colornet: str | None = None, color_none_concept: bool = False) -> Labeller:
     """The labeller for ``--segmenter CHOICE`` (see the module docstring)."""
+    if color_none_concept and colornet is None:
+        raise ValueError("--color-none-concept goes with --colornet (a converted colour model)")
     if colornet is not None and choice in ("data", "world"):
         raise ValueError(f"--colornet goes with a converted UPerNet folder, not --segmenter "
                          f"{choice}")
@@ -147,6 +154,6 @@ def open_labeller(choice: str, model: StudiedModel, source: RowSource,
                              "segmenter")
         return world_labeller(choice, size)
     if arch == "upernet50":
-        return published_labeller(choice, colornet, size)
+        return published_labeller(choice, colornet, size, color_none_concept)
     raise ValueError(f"{choice} holds a {arch} model, not a segmenter; give a converted UPerNet "
                      "(upernet50) or world segmenter folder")

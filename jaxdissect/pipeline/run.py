@@ -123,7 +123,8 @@ class DissectionPlan:
 
 def plan_dissection(model, data, *, layers=None, preset="pnas2020", segmenter="data",
                     colornet=None, quantile=None, miniou=None, topk=None, batch_size=None,
-                    devices=None, dtype="float32", limit=None, data_options=None) -> DissectionPlan:
+                    devices=None, dtype="float32", limit=None, data_options=None,
+                    color_none_concept=False) -> DissectionPlan:
     """Every check of :func:`dissect_model` that needs no compute; see its arguments."""
     config = get_config(preset, quantile=quantile, miniou=miniou, topk=topk)
     studied = model if isinstance(model, StudiedModel) else load_studied_model(model, dtype)
@@ -139,7 +140,7 @@ def plan_dissection(model, data, *, layers=None, preset="pnas2020", segmenter="d
         raise ValueError(f"batch size {batch_size}: must be positive")
     batch_size = batch_size or default_batch_size(len(source), mesh)
     sharding.check_batch_size(batch_size, mesh)
-    labeller = open_labeller(segmenter, studied, source, colornet)
+    labeller = open_labeller(segmenter, studied, source, colornet, color_none_concept)
     identity = RunIdentity(config=config.to_dict(), model=studied.identity(),
                            data=source_identity(data, source, data_options),
                            segmenter=labeller.identity)
@@ -155,6 +156,7 @@ def dissect_model(
     preset: str = "pnas2020",
     segmenter: str = "data",
     colornet: str | None = None,
+    color_none_concept: bool = False,
     quantile: float | None = None,
     miniou: float | None = None,
     topk: int | None = None,
@@ -174,7 +176,8 @@ def dissect_model(
     """Dissect ``layers`` (default: the model's default layer) of ``model`` (a model folder,
     ``world:NAME`` or a :class:`StudiedModel`) on the probe data ``data`` (a spec, see
     :mod:`.probe`) with concept labels from ``segmenter`` (``data``, ``world`` or a converted
-    segmenter folder, see :mod:`.labels`).
+    segmenter folder, see :mod:`.labels`). ``color_none_concept`` (with ``colornet``) makes the
+    colour model's "none" a concept, as the reference does.
 
     ``preset`` and the overrides ``quantile``, ``miniou``, ``topk`` make the
     :class:`~jaxdissect.dissection.presets.DissectConfig`; ``batch_size`` (default 32, a multiple
@@ -193,7 +196,7 @@ def dissect_model(
     plan = plan_dissection(model, data, layers=layers, preset=preset, segmenter=segmenter,
                            colornet=colornet, quantile=quantile, miniou=miniou, topk=topk,
                            batch_size=batch_size, devices=devices, dtype=dtype, limit=limit,
-                           data_options=data_options)
+                           data_options=data_options, color_none_concept=color_none_concept)
     run = open_run_folder(out, plan.identity, keyed=keyed, force=force)
     reused = [] if force else finished_layers(run, plan.layers)
     for layer in reused:

@@ -75,3 +75,25 @@ def test_a_converted_upernet_folder_labels_a_dissection(tmp_path):
     assert "house-t" in result.vocabulary.names and "roof" in result.vocabulary.names
     assert done.identity.segmenter["kind"] == "published"
     assert done.identity.segmenter["upernet"]["hash_of"] == "parameters"
+
+
+@pytest.mark.slow  # two published pipelines: 160 s on a loaded 2-core machine
+def test_the_colour_none_option_labels_the_reference_way(tmp_path):
+    """``--color-none-concept``: where the colour model says "none", the colour channel holds
+    the concept color-none instead of 0; everything else is unchanged; the identity says so."""
+    from world_fixtures import tiny_colornet, tiny_upernet
+
+    classifier = load_studied_model("world:classifier")
+    upernet, colornet = tiny_upernet(tmp_path / "upernet"), tiny_colornet(tmp_path / "color")
+    plain = open_labeller(str(upernet), classifier, WorldRows(4), str(colornet))
+    as_reference = open_labeller(str(upernet), classifier, WorldRows(4), str(colornet),
+                                 color_none_concept=True)
+    assert "color_none_concept" not in plain.identity
+    assert as_reference.identity["color_none_concept"] is True
+    images = to_unit_range(render_world(WorldConfig(seed=3), np.arange(2))["image"])
+    got, want = np.asarray(as_reference.segment(images)), np.asarray(plain.segment(images))
+    none = as_reference.vocabulary.names.index("color-none")
+    np.testing.assert_array_equal(got[:, :5], want[:, :5])
+    np.testing.assert_array_equal(got[:, 5], np.where(want[:, 5] == 0, none, want[:, 5]))
+    with pytest.raises(ValueError, match="--color-none-concept goes with --colornet"):
+        open_labeller(str(upernet), classifier, WorldRows(4), color_none_concept=True)

@@ -34,6 +34,11 @@ UPERNET_LABELS = {"object": ["-", "sky", "house", "tree"], "material": ["-", "wo
                   "object_part": {"house": ["-", "door", "roof"], "tree": ["-", "trunk"]}}
 
 
+COLOR_LABELS = {"labels": [{"name": n, "category": "color"} for n in ("-", "red", "blue")],
+                "categories": [{"name": "color"}],
+                "imageformat": {"byteorder": "BGR", "mean": [0.4] * 3, "stdev": [0.25] * 3}}
+
+
 def tiny_upernet(folder: Path, seed: int = 0) -> Path:
     """A UPerNet with tiny widths and random weights, saved like a converted segmenter folder
     (upernet50 with its labels), so the published pipeline runs in seconds."""
@@ -42,7 +47,20 @@ def tiny_upernet(folder: Path, seed: int = 0) -> Path:
     sizes = {"num_objects": 4, "num_parts": 5, "num_materials": 3, "fpn_dim": 8, "ppm_dim": 8,
              "stem_widths": [4, 4, 8], "stage_sizes": [1, 1, 1, 1],
              "stage_widths": [4, 8, 8, 8], "labels": UPERNET_LABELS}
-    module = build_upernet(sizes)
+    return _random_segmenter(folder, "upernet50", build_upernet(sizes), sizes, seed)
+
+
+def tiny_colornet(folder: Path, seed: int = 1) -> Path:
+    """A colour model with tiny widths and random weights, saved like a converted folder
+    (colorseg with its labels: none, red, blue)."""
+    from jaxdissect.models.segmenter.colornet import build_colornet
+
+    sizes = {"num_classes": 3, "ppm_dim": 4, "last_dim": 4, "stem_widths": [4, 4, 8],
+             "stage_sizes": [1, 1, 1, 1], "stage_widths": [4, 4, 8, 8], "labels": COLOR_LABELS}
+    return _random_segmenter(folder, "colorseg", build_colornet(sizes), sizes, seed)
+
+
+def _random_segmenter(folder: Path, arch: str, module, sizes: dict, seed: int) -> Path:
     shapes = jax.eval_shape(module.init, jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))
     rng = np.random.default_rng(seed)
 
@@ -53,5 +71,5 @@ def tiny_upernet(folder: Path, seed: int = 0) -> Path:
         return (rng.normal(size=s.shape) * 0.3).astype(np.float32)
 
     params = jax.tree_util.tree_map_with_path(draw, shapes["params"])
-    return save_model(folder, params, {"arch": "upernet50", "sizes": sizes, "normalization": None,
+    return save_model(folder, params, {"arch": arch, "sizes": sizes, "normalization": None,
                                        "default_layer": "layer4"}, force=True)
