@@ -17,6 +17,7 @@ from PIL import Image
 from jaxdissect.report import charts, static
 from jaxdissect.report.categories import category_colour
 from jaxdissect.report.layers import LayerReport
+from jaxdissect.report.run_info import find_run_info, header_html, run_title
 from jaxdissect.report.svg import escape
 
 PAGE_NAME = "report.html"
@@ -62,16 +63,16 @@ def unit_card(unit: dict, folder: Path, top_iou: float) -> str:
         picture = ""
         note = "no strip rendered for this unit"
     else:
-        picture = (f"<img class=\"strip\" loading=\"lazy\" src=\"{escape(unit['image'])}\" "
-                   f"width=\"{size[0]}\" height=\"{size[1]}\" alt=\"top images of unit {u}, "
-                   f"masked where it exceeds its threshold\">")
+        picture = (f"<a href=\"units/unit{u}.html\"><img class=\"strip\" loading=\"lazy\" "
+                   f"src=\"{escape(unit['image'])}\" width=\"{size[0]}\" height=\"{size[1]}\" "
+                   f"alt=\"top images of unit {u}, masked where it exceeds its threshold\"></a>")
         note = f"strip image missing: {escape(unit['image'])}"
     width = 100.0 * max(iou, 0.0) / top_iou if top_iou > 0 else 0.0
     return (
         f"<article class=\"card{'' if unit['interpretable'] else ' dull'}"
         f"{'' if size else ' missing'}\" data-unit=\"{u}\" data-iou=\"{iou:.6f}\" "
         f"data-label=\"{escape(label)}\" data-cat=\"{escape(cat)}\">"
-        f"<div class=\"card-head\"><span class=\"unit\">unit {u}</span>"
+        f"<div class=\"card-head\"><a class=\"unit\" href=\"units/unit{u}.html\">unit {u}</a>"
         f"<span class=\"label\">{escape(label)}</span>"
         f"<span class=\"cat\" style=\"background:{colour}\">{escape(cat)}</span>"
         f"<span class=\"iou\">IoU {iou:.3f}</span></div>{picture}"
@@ -163,9 +164,11 @@ def layer_page_html(layer: LayerReport, summary_href: str | None = None) -> str:
     cards = "".join(unit_card(u, layer.folder, top_iou) for u in layer.units)
     bars = charts.concept_bargraph_svg(layer.units, layer.miniou)
     histogram = charts.iou_histogram_svg([u["iou"] for u in layer.units], layer.miniou)
+    info = find_run_info(layer.folder)
+    subtitle = run_title(info) or (layer.run if layer.run != "." else "")
     body = (
-        f"<h1>{escape(layer.name)}<small>{escape(layer.run if layer.run != '.' else '')}</small>"
-        f"</h1>{_meta(layer)}<div class=\"panels\">"
+        f"<h1>{escape(layer.name)}<small>{escape(subtitle)}</small></h1>"
+        f"{header_html(info, layer.report)}{_meta(layer)}<div class=\"panels\">"
         "<figure class=\"panel\"><h3>Interpretable units per concept (click a bar to see "
         f"its units)</h3><div class=\"scroll-x\">{bars}</div></figure>"
         f"<figure class=\"panel\"><h3>Best IoU of every unit</h3>{histogram}</figure>"
@@ -179,7 +182,8 @@ def layer_page_html(layer: LayerReport, summary_href: str | None = None) -> str:
         f"<h2>Units</h2>{_controls(layer)}<div class=\"cards\" id=\"cards\">{cards}</div>"
         "<p class=\"empty\" id=\"empty\">No unit matches these filters.</p>"
     )
-    return page_shell(f"{title}: dissection", crumbs, body, static.LAYER_SCRIPT)
+    page_title = f"{title}: {run_title(info)}" if info else f"{title}: dissection"
+    return page_shell(page_title, crumbs, body, static.LAYER_SCRIPT)
 
 
 def write_layer_page(layer: LayerReport, summary_path: Path | None = None) -> Path:

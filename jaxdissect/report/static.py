@@ -69,6 +69,37 @@ table.counts td.total { font-weight:600; }
 .empty { color:var(--muted); padding:30px 0; text-align:center; display:none; }
 .note { color:var(--muted); font-size:12.5px; max-width:900px; }
 a { color:var(--accent); }
+dl.runinfo { display:flex; flex-wrap:wrap; gap:4px 22px; margin:4px 0 12px; padding:8px 12px;
+  background:#fff; border:1px solid var(--line); border-radius:8px; font-size:13px; }
+dl.runinfo div { display:flex; gap:6px; align-items:baseline; }
+dl.runinfo dt { color:var(--muted); font-size:11.5px; text-transform:uppercase;
+  letter-spacing:.04em; }
+dl.runinfo dd { margin:0; }
+dl.runinfo .dim { color:var(--muted); font-size:12px; }
+code { font:12px ui-monospace,SFMono-Regular,Menlo,monospace; background:#eef1f4;
+  padding:0 4px; border-radius:4px; }
+.finding { font-weight:600; margin:2px 0 4px; max-width:900px; }
+ul.findings { margin:2px 0 8px; padding-left:18px; font-size:13px; max-width:900px; }
+.experiment { max-width:100%; }
+.pictures { margin-top:8px; }
+.picture-row { display:flex; gap:10px; align-items:center; margin:4px 0; }
+.picture-row .picture-title { width:150px; flex:none; font-size:12px; color:var(--muted);
+  text-align:right; }
+.picture-row img { image-rendering:pixelated; max-width:calc(100% - 300px); height:auto; }
+.picture-row .picture-note { font-size:12px; color:var(--muted); }
+.gallery { position:relative; display:inline-block; max-width:100%; line-height:0; }
+.gallery img { display:block; max-width:100%; height:auto; }
+.gallery img.outline { position:absolute; left:0; top:0; width:100%; height:100%; }
+.gallery.plain img.outline { display:none; }
+.toggle { display:block; font-size:12.5px; color:var(--muted); margin:0 0 6px; }
+.unit-concepts td.concepts { text-align:left; }
+.unit-concepts .concept { display:inline-flex; align-items:center; gap:5px; margin:1px 14px 1px 0;
+  font-variant-numeric:tabular-nums; }
+.unit-concepts .concept.over { font-weight:600; }
+.unit-concepts .bar { display:inline-block; height:8px; border-radius:2px; min-width:1px; }
+.dim { color:var(--muted); }
+.card-head a.unit { color:inherit; text-decoration:none; border-bottom:1px dotted var(--muted); }
+h2 small { font-size:13px; color:var(--muted); font-weight:400; margin-left:8px; }
 figure { margin:0; }
 """
 
@@ -157,5 +188,25 @@ LAYER_SCRIPT = """
   record();
   restore();
   apply();
+})();
+"""
+
+UNIT_SCRIPT = """
+(function () {
+  var box = document.getElementById('outline'), gallery = document.getElementById('gallery');
+  if (box && gallery) {
+    var show = function () { gallery.classList.toggle('plain', !box.checked); };
+    box.addEventListener('change', show);
+    show();
+  }
+  var root = document.documentElement, loaded = 0, broken = 0;
+  function record() { root.dataset.imagesLoaded = loaded; root.dataset.imagesBroken = broken; }
+  Array.prototype.forEach.call(document.querySelectorAll('img'), function (img) {
+    function done() { if (img.naturalWidth > 0) { loaded++; } else { broken++; } record(); }
+    if (img.complete) { done(); return; }
+    img.addEventListener('load', done);
+    img.addEventListener('error', function () { broken++; record(); });
+  });
+  record();
 })();
 """

@@ -10,18 +10,18 @@ charts of the unique detectors per layer. Below, every experiment result found i
 from __future__ import annotations
 
 import os
-import warnings
 from itertools import groupby
 from pathlib import Path
 
-from jaxdissect.report import charts, plots
+from jaxdissect.report import charts
 from jaxdissect.report.categories import category_colour, ordered_categories
+from jaxdissect.report.experiment_figures import experiment_sections
 from jaxdissect.report.layer_page import PAGE_NAME, RULE_OVERALL, RULE_PER_CATEGORY, page_shell
 from jaxdissect.report.layers import LayerReport
+from jaxdissect.report.run_info import find_run_info, header_html, run_title
 from jaxdissect.report.svg import escape
 
 SUMMARY_NAME = "index.html"
-EXPERIMENT_DIR = "experiments"
 RULES = (("unique_overall", RULE_OVERALL), ("unique_per_category", RULE_PER_CATEGORY))
 
 
@@ -64,36 +64,16 @@ def run_section(run: str, layers: list[LayerReport], here: Path) -> str:
                            f"{escape(rule_name)}</h3>{svg}</figure>")
     title = "this folder" if run == "." else run
     miniou = sorted({f"{layer.miniou:g}" for layer in layers})
+    info = find_run_info(layers[0].folder.parent)
+    described = run_title(info)
+    heading = escape(title) + (f"<small>{escape(described)}</small>" if described else "")
     return (
-        f"<h2>{escape(title)}</h2><div class=\"panels\"><div class=\"panel scroll-x\">"
+        f"<h2>{heading}</h2>{header_html(info) if info else ''}"
+        f"<div class=\"panels\"><div class=\"panel scroll-x\">"
         f"<table class=\"counts\"><thead>{_table_head(categories)}</thead><tbody>{rows}"
         f"</tbody></table><p class=\"note\">IoU &gt; t: units whose best label has IoU above "
         f"the threshold t = {', '.join(miniou)}.</p></div>{''.join(figures)}</div>"
     )
-
-
-def experiment_sections(results_dir: Path) -> str:
-    """Plots of ``<results_dir>/experiments/*.json``, each also saved beside it as ``.svg``."""
-    folder = results_dir / EXPERIMENT_DIR
-    if not folder.is_dir():
-        return ""
-    figures = []
-    for path in sorted(folder.glob("*.json")):
-        try:
-            data = plots.load_experiment(path)
-        except (ValueError, OSError) as err:  # one bad file should not hide the other results
-            warnings.warn(str(err), stacklevel=2)
-            figures.append(f"<div class=\"panel\"><p class=\"note\">{escape(err)}</p></div>")
-            continue
-        path.with_suffix(".svg").write_text(plots.experiment_svg(data, standalone=True))
-        link = f"{EXPERIMENT_DIR}/{path.name}"
-        title = data.get("title") or path.stem
-        figures.append(f"<figure class=\"panel\"><h3>{escape(title)}</h3>"
-                       f"{plots.experiment_svg(data)}<p class=\"note\">data: "
-                       f"<a href=\"{escape(link)}\">{escape(link)}</a></p></figure>")
-    if not figures:
-        return ""
-    return f"<h2>Experiments</h2><div class=\"panels\">{''.join(figures)}</div>"
 
 
 def write_summary_page(results_dir: Path, layers: list[LayerReport]) -> Path:
@@ -101,8 +81,11 @@ def write_summary_page(results_dir: Path, layers: list[LayerReport]) -> Path:
     results_dir = Path(results_dir)
     runs = [(run, list(group)) for run, group in groupby(layers, key=lambda lay: lay.run)]
     sections = "".join(run_section(run, group, results_dir) for run, group in runs)
+    info = find_run_info(results_dir)
+    title = run_title(info) or "Dissection results"
     body = (
-        f"<h1>Dissection results<small>{escape(results_dir.resolve().name)}</small></h1>"
+        f"<h1>{escape(title)}<small>{escape(results_dir.resolve().name)}</small></h1>"
+        f"{header_html(info) if info and len(runs) > 1 else ''}"
         f"<p class=\"meta\"><b>{len(runs)}</b> run{'s' * (len(runs) != 1)} · "
         f"<b>{len(layers)}</b> layer{'s' * (len(layers) != 1)}</p>"
         f"{sections}{experiment_sections(results_dir)}"
@@ -114,6 +97,6 @@ def write_summary_page(results_dir: Path, layers: list[LayerReport]) -> Path:
         "The second is never smaller.</p>"
     )
     path = results_dir / SUMMARY_NAME
-    path.write_text(page_shell("Dissection results", "<span>all layers</span>", body),
+    path.write_text(page_shell(title, "<span>all layers</span>", body),
                     encoding="utf-8")
     return path
