@@ -21,7 +21,14 @@ Removal curves (ablation: accuracy as units are removed; also the GAN tree-remov
     }
 
 ``removed[i]`` is the number of units removed (an integer >= 0) and ``accuracy[i]`` the measured
-value (any scale: a fraction, a pixel share); a curve with one point is drawn as a marker.
+value (any scale: a fraction, a pixel share); a curve with one point is drawn as a marker (a
+``dashed`` one as the labelled "keep top ``keep``" point). Optional per curve: ``class`` (groups
+a curve with its complement into one panel), ``keep``, and the random-unit baseline
+``random_removed`` (sizes) with ``random`` (per size, one value per draw). Optional at the top:
+``concept_ablation`` (the units labelled with a concept against as many random units, see
+:func:`jaxdissect.interventions.ablation.concept_ablation`), ``unit_effects`` (what zeroing each
+unit alone did, for the unit pages), ``pictures`` (:mod:`jaxdissect.report.pictures`) and
+``finding`` (one sentence).
 
 Insertion context (new object pixels, grouped by the original label where units were inserted)::
 
@@ -61,13 +68,13 @@ bars are drawn in the order given (the units that change most first), increases 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from jaxdissect.report import svg
+from jaxdissect.report.removal_plot import concept_ablation_svg, removal_curves_svg
 
-CURVE_COLOURS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948",
-                 "#9c755f", "#ff9da7", "#bab0ac")
+__all__ = ["concept_ablation_svg", "experiment_svg", "load_experiment", "removal_curves_svg"]
+
 KINDS = ("removal_curves", "insertion_context", "adversarial_unit_change")
 
 
@@ -118,70 +125,6 @@ def experiment_svg(data: dict, standalone: bool = False) -> str:
     if data["kind"] == "adversarial_unit_change":
         return adversarial_svg(data, standalone)
     return insertion_context_svg(data, standalone)
-
-
-def removal_curves_svg(data: dict, standalone: bool = False) -> str:
-    """Accuracy against the number of units removed, one line per curve, with a legend."""
-    curves = data["curves"]
-    log_x = data.get("x_scale", "log") == "log"
-    warp = (lambda n: math.log1p(n)) if log_x else float
-    xs = [n for c in curves for n in c["removed"]]
-    ys = [v for c in curves for v in c["accuracy"]]
-    ys += [line["y"] for line in data.get("reference_lines", [])]
-    width, height, x0, y0 = 640, 330, 60, 20
-    plot_w, plot_h = 380, height - y0 - 56
-    xticks = _removal_ticks(sorted(set(xs)), log_x)
-    xscale = svg.linear_scale((warp(min(xs + xticks)), warp(max(xs + xticks))), (x0, x0 + plot_w))
-    low, high = min(0.0, min(ys)), max(ys)
-    yticks = svg.nice_ticks(low, high, 5)
-    yscale = svg.linear_scale((yticks[0], yticks[-1]), (y0 + plot_h, y0))
-    body = svg.axes(x0, y0, plot_w, plot_h, lambda n: xscale(warp(n)), yscale, xticks, yticks,
-                    data.get("xlabel", "number of units removed"), data.get("ylabel", "accuracy"))
-    for line in data.get("reference_lines", []):
-        y = yscale(line["y"])
-        body.append(svg.element("line", x1=x0, x2=x0 + plot_w, y1=y, y2=y, stroke="#888",
-                                stroke_dasharray="2 3"))
-        body.append(svg.text(x0 + plot_w - 2, y - 4, line.get("name", ""), size=10,
-                             anchor="end", colour="#666"))
-    for index, curve in enumerate(curves):
-        colour = CURVE_COLOURS[index % len(CURVE_COLOURS)]
-        points = [(xscale(warp(n)), yscale(v)) for n, v in zip(curve["removed"],
-                                                               curve["accuracy"], strict=True)]
-        body.append(_curve(curve, points, colour))
-        legend_y = y0 + 8 + 18 * index
-        body.append(svg.element("rect", x=x0 + plot_w + 20, y=legend_y - 8, width=14, height=3,
-                                fill=colour))
-        body.append(svg.text(x0 + plot_w + 40, legend_y, curve["name"], size=11))
-    title = data.get("title") or f"Removal curves {data.get('layer', '')}".strip()
-    return svg.document(width, max(height, y0 + 18 * len(curves) + 20), body, title, standalone,
-                        class_="plot")
-
-
-def _removal_ticks(values: list[float], log_x: bool) -> list[float]:
-    if not log_x:
-        return svg.nice_ticks(values[0], values[-1], 6)
-    # On a log(1 + x) axis: 0 and powers of two up to the largest count, then that count.
-    ticks = [0] + [2**k for k in range(0, 20) if 2**k <= values[-1]]
-    ticks = [t for t in ticks if t >= values[0]]
-    if values[-1] not in ticks and values[-1] > 1.3 * ticks[-1]:
-        ticks.append(values[-1])
-    return ticks
-
-
-def _curve(curve: dict, points: list[tuple[float, float]], colour: str) -> str:
-    tips = [f"{curve['name']}: {n} removed -> {v:.4g}"
-            for n, v in zip(curve["removed"], curve["accuracy"], strict=True)]
-    parts = [svg.element("title", svg.escape(curve["name"]))]
-    if len(points) > 1:
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        parts.append(svg.element("polyline", points=path, fill="none", stroke=colour,
-                                 stroke_width=2,
-                                 stroke_dasharray="6 4" if curve.get("dashed") else None))
-    for (x, y), tip in zip(points, tips, strict=True):
-        marker = svg.element("circle", svg.element("title", svg.escape(tip)), cx=x, cy=y, r=3.5,
-                             fill=colour)
-        parts.append(marker)
-    return svg.element("g", "".join(parts), class_="curve")
 
 
 def insertion_context_svg(data: dict, standalone: bool = False) -> str:

@@ -140,11 +140,13 @@ REMOVAL = {
     "ylabel": "balanced accuracy", "reference_lines": [{"name": "chance", "y": 0.5}],
     "curves": [
         {"name": "ski resort", "removed": [0, 1, 2, 3, 4, 5, 20, 64, 128, 256],
-         "accuracy": [0.81, 0.78, 0.72, 0.68, 0.64, 0.62, 0.54, 0.52, 0.51, 0.5]},
+         "accuracy": [0.81, 0.78, 0.72, 0.68, 0.64, 0.62, 0.54, 0.52, 0.51, 0.5],
+         "random_removed": [0, 5, 20, 256],
+         "random": [[0.81, 0.81], [0.8, 0.81], [0.78, 0.8], [0.6, 0.66]]},
         {"name": "bedroom", "removed": [0, 1, 2, 3, 4, 5, 20, 64, 128, 256],
          "accuracy": [0.9, 0.88, 0.86, 0.85, 0.82, 0.8, 0.7, 0.6, 0.55, 0.52]},
         {"name": "ski resort, keep top 20", "removed": [492], "accuracy": [0.78],
-         "dashed": True},
+         "dashed": True, "keep": 20},
     ],
 }
 INSERTION = {

@@ -18,17 +18,40 @@ def write(tmp_path, data, name="e.json"):
     return path
 
 
-def test_removal_curves_draw_each_curve(tmp_path):
+def test_removal_curves_draw_each_class_in_its_panel_with_its_baseline(tmp_path):
     data = plots.load_experiment(write(tmp_path, REMOVAL))
-    root = ET.fromstring(plots.experiment_svg(data))
-    curves = [g for g in root.iter(f"{NS}g") if g.get("class") == "curve"]
-    assert len(curves) == 3
+    doc = plots.experiment_svg(data)
+    root = ET.fromstring(doc)
+    curves = [g for g in root.iter(f"{NS}g") if g.get("class", "").startswith("curve")]
+    # Small multiples: ski resort (its curve, then its keep-top-20 point), then bedroom.
+    assert [g.find(f"{NS}title").text for g in curves] == [
+        "ski resort", "ski resort, keep top 20", "bedroom"]
     assert len(curves[0].findall(f"{NS}polyline")) == 1
-    assert curves[2].findall(f"{NS}polyline") == []  # one point: a marker only
     assert len(curves[0].findall(f"{NS}circle")) == 10
     # On the log(1 + x) axis, 0 removed sits at the left edge and the most removed at the right.
     xs = [float(c.get("cx")) for c in curves[0].findall(f"{NS}circle")]
     assert xs == sorted(xs)
+    # Bedroom's panel lies to the right of ski resort's, with the same y axis.
+    assert float(curves[2].find(f"{NS}circle").get("cx")) > max(xs)
+    # The keep-top-k point is a labelled marker, not a line.
+    assert curves[1].findall(f"{NS}polyline") == [] and "keep top 20: 0.78" in doc
+    # Ski resort's random baseline: a band over the draws and a whisker per size.
+    baselines = [g for g in root.iter(f"{NS}g") if g.get("class") == "baseline"]
+    assert len(baselines) == 1
+    assert len(baselines[0].findall(f"{NS}polygon")) == 1
+    assert len(baselines[0].findall(f"{NS}line")) == 4
+    assert "as many random units" in doc
+
+
+def test_concept_ablation_bars_show_every_random_draw():
+    entry = {"concept": "fence", "layer": "conv4_2", "units": [3, 8, 9],
+             "classes": [{"name": "farm", "unedited": 1.0, "concept_removed": 0.56,
+                          "random_removed": [1.0, 0.99, 0.98]}]}
+    root = ET.fromstring(plots.concept_ablation_svg(entry))
+    bars = [g.find(f"{NS}title").text for g in root.iter(f"{NS}g") if g.get("class") == "bar"]
+    assert bars == ["farm, unedited: 1.000", "farm, fence units removed: 0.560",
+                    "farm, random units removed (mean): 0.990"]
+    assert len(root.findall(f".//{NS}circle")) == 3
 
 
 def test_insertion_bars_sorted_by_pixels_per_insertion(tmp_path):

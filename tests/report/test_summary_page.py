@@ -18,7 +18,7 @@ def test_summary_lists_every_layer_with_both_counts(results_dir):
         overall = layer.detectors["unique_overall"]["total"]
         per = layer.detectors["unique_per_category"]["total"]
         assert re.findall(r"<b>(\d+)</b>", row) == [str(overall), str(per)]
-    assert html.count("<h2>") == 3  # two runs and the experiments
+    assert html.count("<h2") == 3  # two runs and the experiments
 
 
 def test_experiments_are_drawn_and_saved(results_dir):

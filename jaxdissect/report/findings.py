@@ -1,0 +1,129 @@
+"""An experiment's finding in a few lines of text: what ``jaxdissect experiment`` prints at the
+end, and what the report shows above each experiment's figure.
+
+:func:`summary_lines` reads a checked experiment result (:func:`~.plots.load_experiment`) and
+says, for each kind, what moved and what the random-unit baseline did:
+
+* removal curves of a classifier: per class, the balanced accuracy unedited, after removing its
+  most important units (a few sizes), with only the top k kept, each against as many random
+  units when the baseline was measured; then the units labelled with a concept against random;
+* removal curves of a generator (a ``concept``): the share of concept pixels left;
+* insertion by context: where inserting adds the most and the fewest pixels;
+* adversarial: the attack's success and the units that moved most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+MAX_POINTS = 4
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _random_at(curve: dict, n: int) -> list[float] | None:
+    for k, draws in zip(curve.get("random_removed", []), curve.get("random", []), strict=False):
+        if k == n and draws:
+            return [float(v) for v in draws]
+    return None
+
+
+def _against(value: float, draws: list[float] | None, fmt: str) -> str:
+    text = format(value, fmt)
+    if draws:
+        text += (f" (random: {format(_mean(draws), fmt)}" + (
+            f", {format(min(draws), fmt)}-{format(max(draws), fmt)}" if len(draws) > 1 else "")
+                 + ")")
+    return text
+
+
+def _points(curve: dict) -> list[int]:
+    """The sizes to quote: those with a random baseline, else a few spread over the curve."""
+    sizes = [n for n in curve["removed"] if n > 0]
+    with_random = [n for n in sizes if _random_at(curve, n)]
+    chosen = with_random or sizes
+    if len(chosen) > MAX_POINTS:
+        step = (len(chosen) - 1) / (MAX_POINTS - 1)
+        chosen = [chosen[round(i * step)] for i in range(MAX_POINTS)]
+    return chosen
+
+
+def _classifier_lines(data: dict) -> list[str]:
+    lines = []
+    curves = data["curves"]
+    for curve in (c for c in curves if not c.get("dashed")):
+        values = dict(zip(curve["removed"], curve["accuracy"], strict=True))
+        parts = [f"{values.get(0, float('nan')):.2f} unedited"] if 0 in values else []
+        parts += [f"{_against(values[n], _random_at(curve, n), '.2f')} with {n} removed"
+                  for n in _points(curve)]
+        for keep in (c for c in curves if c.get("dashed") and c.get("class", object())
+                     == curve.get("class") and c["name"].startswith(curve["name"])):
+            n, v = keep["removed"][0], keep["accuracy"][0]
+            parts.append(f"{_against(v, _random_at(keep, n), '.2f')} with only its top "
+                         f"{keep.get('keep', '?')} kept")
+        lines.append(f"{curve['name']}: " + "; ".join(parts))
+    entry = data.get("concept_ablation")
+    if entry:
+        count = len(entry.get("units", []))
+        if not count:
+            lines.append(f"no unit of {entry.get('layer', 'the layer')} is labelled "
+                         f"{entry['concept']}")
+        for c in entry.get("classes", []) if count else []:
+            draws = c["random_removed"]
+            lines.append(f"{c['name']}: removing the {count} units labelled {entry['concept']}: "
+                         f"{c['unedited']:.2f} -> {c['concept_removed']:.2f}; {count} random "
+                         f"units: {_against(_mean(draws), None, '.2f')} on average"
+                         + (f" ({min(draws):.2f}-{max(draws):.2f})" if len(draws) > 1 else ""))
+    return lines
+
+
+def _generator_lines(data: dict) -> list[str]:
+    curve, concept = data["curves"][0], data["concept"]
+    values = dict(zip(curve["removed"], curve["accuracy"], strict=True))
+    lines = []
+    for n in _points(curve):
+        draws = _random_at(curve, n)
+        lines.append(f"{n} {concept} units removed: {100 * (1 - values[n]):.0f}% of the "
+                     f"{concept} pixels gone" + (
+                         f" ({n} random units: {100 * (1 - _mean(draws)):.0f}%)" if draws else ""))
+    labelled = data.get("labelled_units")
+    if labelled is not None:
+        lines.append(f"{len(labelled)} units of {data.get('layer', 'the layer')} are labelled "
+                     f"{concept}")
+    return lines
+
+
+def _insertion_lines(data: dict) -> list[str]:
+    rates = sorted(((c["new_pixels"] / c["locations"] if c["locations"] else 0.0, c["label"],
+                     c["locations"]) for c in data["contexts"]), key=lambda r: (-r[0], r[1]))
+    concept = data["concept"]
+    if not rates:
+        return [f"no insertion of {concept} units was measured"]
+    shown = rates[:3] + [r for r in rates[3:][-2:]]
+    return [f"inserting {len(data.get('units', []))} {concept} units at one "
+            f"{data.get('layer', '')} cell adds {rate:.2f} {concept} pixels per insertion where "
+            f"the scene shows {label} ({locations:,} insertions)".replace("  ", " ")
+            for rate, label, locations in shown]
+
+
+def _adversarial_lines(data: dict) -> list[str]:
+    lines = []
+    if "success_rate" in data:
+        lines.append(f"attack {data['source']} -> {data['target']}: "
+                     f"{100 * float(data['success_rate']):.0f}% of the images reached the target")
+    for unit in data["units"][:5]:
+        label = f" ({unit['label']})" if unit.get("label") else ""
+        lines.append(f"unit {unit['unit']}{label}: peak activation {float(unit['change']):+.3g}")
+    return lines
+
+
+def summary_lines(data: dict) -> list[str]:
+    """A few lines saying what the experiment found (see the module docstring)."""
+    kind = data["kind"]
+    if kind == "removal_curves":
+        return _generator_lines(data) if data.get("concept") else _classifier_lines(data)
+    if kind == "insertion_context":
+        return _insertion_lines(data)
+    return _adversarial_lines(data)
