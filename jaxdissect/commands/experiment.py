@@ -3,14 +3,15 @@
 NAME is ``ablation`` (classifier unit importance and removal curves), ``removal`` (zero a GAN's
 concept units), ``insertion`` (insert a GAN's concept units at every location, by context) or
 ``adversarial`` (targeted Carlini-Wagner attacks and unit peak changes). Each parses its options
-and calls one function of :mod:`jaxdissect.interventions.experiments`; ``--out`` receives the
-JSON (put it in ``RESULTS/experiments/`` for ``jaxdissect report`` to draw it).
+and calls one function of :mod:`jaxdissect.interventions.experiments`. The JSON goes to the
+dissection run it belongs to (``--run``, else the run of ``--dissection``), whose report is
+rebuilt (:mod:`jaxdissect.pipeline.experiment_output`), or to ``--out``; the command ends with
+the finding in a few lines (:func:`jaxdissect.report.findings.summary_lines`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from jaxdissect.commands.dissect import parse_data_options
@@ -22,7 +23,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True,
                         help="model folder (jaxdissect convert), or world:classifier / "
                         "world:generator")
-    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--run", default=None,
+                        help="the dissection run folder the experiment belongs to (e.g. "
+                        "results/vgg16/latest): the result goes to RUN/experiments/ and the "
+                        "run's report is rebuilt (default: the run of --dissection)")
+    parser.add_argument("--out", default=None, help="write the JSON here instead")
     parser.add_argument("--batch-size", type=int, default=None, help="images or latents per step")
     parser.add_argument("--devices", type=int, default=None, help="number of devices to use")
 
@@ -65,10 +70,18 @@ def register(subparsers) -> None:
     p.add_argument("--sizes", default="1,2,3,4,5,20,64,128,256", help="units removed per set")
     p.add_argument("--keep", type=int, default=20, help="complement: keep only the top K (20)")
     p.add_argument("--chunk", type=int, default=32, help="ablations per compiled call (32)")
+    p.add_argument("--random-draws", type=int, default=3,
+                   help="random unit sets per size removed, the baseline (3)")
+    p.add_argument("--dissection", default=None,
+                   help="the layer's dissection folder: with --concept, its labels")
+    p.add_argument("--concept", default=None,
+                   help="also remove the units labelled CONCEPT, against as many random units")
     p = names.add_parser("removal", help="zero a GAN's concept units; concept pixels left")
     _common(p)
     _generative(p)
     p.add_argument("--max-units", type=int, default=30, help="remove 0..K units (30)")
+    p.add_argument("--random-draws", type=int, default=3,
+                   help="random unit sets per size, the baseline (3)")
     p = names.add_parser("insertion", help="insert a GAN's concept units, by context")
     _common(p)
     _generative(p)
@@ -90,9 +103,25 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+def _name(args: argparse.Namespace) -> tuple:
+    if args.experiment == "ablation":
+        return ("ablation", args.layer)
+    if args.experiment == "adversarial":
+        return ("adversarial", args.source, "to", args.target, args.layer)
+    return (args.experiment, args.concept, Path(args.dissection).resolve().name)
+
+
 def run(args: argparse.Namespace) -> int:
     from jaxdissect.interventions import experiments
+    from jaxdissect.pipeline.experiment_output import (
+        experiment_name,
+        experiment_path,
+        save_experiment,
+    )
+    from jaxdissect.report.findings import summary_lines
 
+    out = experiment_path(experiment_name(*_name(args)), out=args.out, run=args.run,
+                          dissection=args.dissection)
     batch = {} if args.batch_size is None else {"batch_size": args.batch_size}
     chunk = {} if getattr(args, "chunk", None) is None else {"chunk_size": args.chunk}
     if args.experiment == "ablation":
@@ -103,18 +132,20 @@ def run(args: argparse.Namespace) -> int:
             args.model, args.layer, args.data, [c for c in args.classes.split(",") if c],
             eval_data=args.eval_data, sizes=[int(k) for k in args.sizes.split(",") if k],
             keep=args.keep, data_options=options, eval_data_options=eval_options,
-            devices=args.devices, **batch, **chunk)
+            devices=args.devices, random_draws=args.random_draws, concept=args.concept,
+            dissection=args.dissection, **batch, **chunk)
     elif args.experiment in ("removal", "insertion"):
         common = dict(segmenter=args.segmenter, colornet=args.colornet, samples=args.samples,
                       seed=args.seed, devices=args.devices, **batch, **chunk)
         if args.experiment == "removal":
-            result = experiments.removal_experiment(args.model, args.dissection, args.concept,
-                                                    max_units=args.max_units, **common)
+            result = experiments.removal_experiment(
+                args.model, args.dissection, args.concept, max_units=args.max_units,
+                random_draws=args.random_draws, pictures=out.with_suffix(""), **common)
         else:
             result = experiments.insertion_experiment(
                 args.model, args.dissection, args.concept, units=args.units,
                 q=round(1 - args.quantile, 12), quantile_samples=args.quantile_samples,
-                context_channel=args.context_channel, **common)
+                context_channel=args.context_channel, pictures=out.with_suffix(""), **common)
     else:
         from jaxdissect.interventions.adversarial import CarliniWagner
 
@@ -124,8 +155,11 @@ def run(args: argparse.Namespace) -> int:
             args.model, args.layer, args.data, args.source, args.target, images=args.images,
             settings=settings, dissection=args.dissection,
             data_options=parse_data_options(args.data_option), devices=args.devices, **batch)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out} ({result['kind']})")
+    lines = summary_lines(result)
+    result.setdefault("finding", lines[0] if lines else "")
+    path, page = save_experiment(result, out)
+    print(f"{args.experiment} at {result.get('layer', '?')}:")
+    for line in lines:
+        print(f"  {line}")
+    print(f"wrote {path}" + (f"; report: {page}" if page else ""))
     return 0

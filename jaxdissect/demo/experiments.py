@@ -19,7 +19,7 @@ import numpy as np
 from jaxdissect.data.batching import batches
 from jaxdissect.data.world_vocab import OBJECT_NUMBER
 from jaxdissect.dissection.results import LayerResult
-from jaxdissect.interventions import ablation, count_predictions, labelled_and_random_sets
+from jaxdissect.interventions import ablation
 from jaxdissect.interventions.experiments import insertion_experiment, removal_experiment
 from jaxdissect.models.segmenter.segment import Segmenter
 from jaxdissect.pipeline.labels import Labeller
@@ -41,43 +41,33 @@ def classifier_ablation(model: StudiedModel, settings: DemoSettings, labels=None
     importance = ablation.unit_importance(model.net, layer, batches(train, size),
                                           devices=devices)
     curves = ablation.removal_curves(model.net, layer, importance.importance,
-                                     batches(test, size), classes, devices=devices)
+                                     batches(test, size), classes, devices=devices,
+                                     random_draws=RANDOM_DRAWS)
     result = ablation.removal_curves_json(curves, names, layer)
     result.update(importance_data=f"world:{settings.ablation_images} seed {TRAIN_SEED}",
-                  eval_data=f"world:{settings.ablation_images} seed {HELD_OUT_SEED}")
+                  eval_data=f"world:{settings.ablation_images} seed {HELD_OUT_SEED}",
+                  unit_effects=ablation.unit_effects_json(importance, names))
     finding = _ablation_finding(curves[0], names, layer)
     if labels is not None:
-        result["object_ablation"] = _object_ablation(model, settings, labels, test, classes[0],
-                                                     devices)
-        finding += _object_finding(result["object_ablation"])
+        result["concept_ablation"] = ablation.concept_ablation(
+            model.net, layer, labels, OBJECT_NUMBER[settings.ablation_object],
+            batches(test, size), classes, names, settings.ablation_object,
+            draws=OBJECT_RANDOM_DRAWS, devices=devices)
+        finding += _object_finding(result["concept_ablation"])
     return result, finding
 
 
 OBJECT_RANDOM_DRAWS = 5
-
-
-def _object_ablation(model, settings: DemoSettings, labels, data, class_index: int,
-                     devices) -> dict:
-    """Balanced accuracy of ``class_index`` unedited, with the units labelled
-    ``settings.ablation_object`` removed, and with as many random units removed (a few draws,
-    numpy seed 0)."""
-    sets = labelled_and_random_sets(labels, OBJECT_NUMBER[settings.ablation_object],
-                                    OBJECT_RANDOM_DRAWS)
-    counts = count_predictions(model.net, settings.ablation_layer, sets,
-                               batches(data, settings.batch_size), devices=devices)
-    accuracy = counts.balanced_accuracy()[:, class_index]
-    return {"object": settings.ablation_object, "class": data.classes[class_index],
-            "units": [int(u) for u in np.flatnonzero(sets[1])], "unedited": float(accuracy[0]),
-            "object_removed": float(accuracy[1]), "random_removed": accuracy[2:].tolist()}
+RANDOM_DRAWS = 3  # random-unit baselines of the removal curves
 
 
 def _object_finding(found: dict) -> str:
-    count = len(found["units"])
+    count, first = len(found["units"]), found["classes"][0]
     if not count:
-        return f"; no unit is labelled {found['object']}"
-    return (f"; removing instead its {count} units labelled {found['object']} moves it to "
-            f"{found['object_removed']:.2f} ({count} random units: "
-            f"{np.mean(found['random_removed']):.2f} on average)")
+        return f"; no unit is labelled {found['concept']}"
+    return (f"; removing instead its {count} units labelled {found['concept']} moves it to "
+            f"{first['concept_removed']:.2f} ({count} random units: "
+            f"{np.mean(first['random_removed']):.2f} on average)")
 
 
 def _ablation_finding(curve: ablation.RemovalCurve, names: list[str], layer: str) -> str:
@@ -116,15 +106,17 @@ def world_segment(labeller: Labeller, seg_size: tuple[int, int]) -> Segmenter:
 
 
 def generator_removal(model: StudiedModel, layer_dir: Path, result: LayerResult,
-                      segment: Segmenter, settings: DemoSettings, devices=None):
-    """Zero 0..K units of highest IoU with the chosen concept; concept pixels left."""
+                      segment: Segmenter, settings: DemoSettings, devices=None,
+                      pictures: Path | None = None):
+    """Zero 0..K units of highest IoU with the chosen concept; concept pixels left (and
+    generated scenes before and after, saved in ``pictures``)."""
     concept, count = generator_concept(result)
     max_units = min(max(settings.removal_max_units, count), result.num_units)
     out = removal_experiment(model.net, str(layer_dir), concept, segment=segment,
                              samples=settings.removal_samples, seed=HELD_OUT_SEED,
                              max_units=max_units,
                              batch_size=min(settings.batch_size, settings.removal_samples),
-                             devices=devices)
+                             devices=devices, random_draws=RANDOM_DRAWS, pictures=pictures)
     left = out["curves"][0]["accuracy"][count]
     finding = (f"removing the {count} {concept} units of {result.layer} removes "
                f"{100 * (1 - left):.0f}% of the {concept} pixels in generated images")
@@ -132,15 +124,17 @@ def generator_removal(model: StudiedModel, layer_dir: Path, result: LayerResult,
 
 
 def generator_insertion(model: StudiedModel, layer_dir: Path, result: LayerResult,
-                        segment: Segmenter, settings: DemoSettings, devices=None):
-    """Insert the chosen concept's top units at every cell; new pixels by context."""
+                        segment: Segmenter, settings: DemoSettings, devices=None,
+                        pictures: Path | None = None):
+    """Insert the chosen concept's top units at every cell; new pixels by context (and
+    scenes before and after an insertion in a few contexts, saved in ``pictures``)."""
     concept, _ = generator_concept(result)
     units = min(settings.insertion_units, result.num_units)
     out = insertion_experiment(model.net, str(layer_dir), concept, segment=segment,
                                samples=settings.insertion_samples, seed=HELD_OUT_SEED,
                                units=units, quantile_samples=settings.quantile_samples,
                                batch_size=min(settings.batch_size, settings.insertion_samples),
-                               devices=devices)
+                               devices=devices, pictures=pictures)
     rates = [(c["new_pixels"] / max(c["locations"], 1), c["label"]) for c in out["contexts"]]
     if not rates:
         return out, f"inserting {concept} units at {result.layer} changed nothing"

@@ -71,13 +71,14 @@ class _Stages:
             self.started = None
 
 
-def _experiment(path: Path, compute: Callable[[], tuple[dict, str]], force: bool,
+def _experiment(path: Path, compute: Callable[[Path], tuple[dict, str]], force: bool,
                 log: Callable[[str], None]) -> dict:
-    """Load ``path`` when it exists (same demo key), else compute and write it atomically."""
+    """Load ``path`` when it exists (same demo key), else compute (given the folder for its
+    pictures) and write it atomically."""
     if path.is_file() and not force:
         log(f"{path.name}: finished earlier with the same settings; not recomputed")
         return json.loads(path.read_text())
-    result, finding = compute()
+    result, finding = compute(path.with_suffix(""))
     result["finding"] = finding
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
@@ -164,18 +165,20 @@ def _run_experiments(folder, settings, classifier, generator, segment, done, sta
     stages.begin(f"classifier unit ablation at {settings.ablation_layer}")
     found["classifier_ablation"] = _experiment(
         folder / "experiments" / "classifier_ablation.json",
-        lambda: experiments.classifier_ablation(classifier, settings, labels, devices), force,
+        lambda _: experiments.classifier_ablation(classifier, settings, labels, devices), force,
         stages.log)
     stages.begin(f"generator concept-unit removal at {layer}")
     found["generator_removal"] = _experiment(
         folder / "experiments" / "generator_removal.json",
-        lambda: experiments.generator_removal(generator, layer_dir, result, segmenter,
-                                              settings, devices), force, stages.log)
+        lambda pictures: experiments.generator_removal(generator, layer_dir, result, segmenter,
+                                                       settings, devices, pictures), force,
+        stages.log)
     stages.begin(f"generator concept-unit insertion at {layer}")
     found["generator_insertion"] = _experiment(
         folder / "experiments" / "generator_insertion.json",
-        lambda: experiments.generator_insertion(generator, layer_dir, result, segmenter,
-                                                settings, devices), force, stages.log)
+        lambda pictures: experiments.generator_insertion(generator, layer_dir, result,
+                                                         segmenter, settings, devices, pictures),
+        force, stages.log)
     return found
 
 

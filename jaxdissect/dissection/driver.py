@@ -153,6 +153,7 @@ def dissect(
 
 def _finish(stats: LayerStatistics, source, config, vocabulary, out_dir) -> dict:
     """Passes after pass 0, then results (written to ``out_dir`` when given)."""
+    histograms = stats.value_histograms()
     thresholds = stats.quantile_passes(source, stats.num_images)
     category_of = vocabulary.category_of if config.iou_rule == "per_category" else None
     counts = stats.count(source, thresholds, vocabulary.num_concepts, category_of,
@@ -162,7 +163,7 @@ def _finish(stats: LayerStatistics, source, config, vocabulary, out_dir) -> dict
     for l in stats.layers:
         results[l] = build_layer_result(
             l, config, vocabulary, thresholds[l], counts[l], top[l], stats.num_images,
-            stats.act_sizes[l], stats.seg_size)
+            stats.act_sizes[l], stats.seg_size, value_hist=histograms[l])
         if out_dir is not None and jax.process_index() == 0:
             save_result(results[l], layer_folder(out_dir, l), force=True)
     return results

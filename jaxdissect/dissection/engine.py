@@ -310,6 +310,13 @@ class LayerStatistics:
         states = sharding.to_host(states)
         return {l: counters[l].finalize(states[l]) for l in self.layers}
 
+    def value_histograms(self) -> dict[str, np.ndarray]:
+        """layer -> int64 (bins, U): pass 0's histogram of every value's top order-key bits
+        (a log-spaced histogram of the values each threshold is taken from; read it after pass
+        0 and before :meth:`quantile_passes`)."""
+        states = sharding.to_host(self.states["quantile"])
+        return {l: states[l].hist.to_numpy() for l in self.layers}
+
     def top_images(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """layer -> (values float32 (U, k), dataset indices int64 (U, k))."""
         states = sharding.to_host(self.states["topk"])

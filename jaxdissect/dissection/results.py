@@ -13,7 +13,13 @@ A layer's folder holds
 * ``iou.npy`` float32 (U, C) (under the config's ``iou_rule``), ``thresholds.npy`` float32 (U,),
   ``inter.npy`` int64 (U, C), ``unit_area.npy`` int64 (U,), ``concept_area.npy`` int64 (C,),
   ``unit_area_by_category.npy`` int64 (U, ncat) when counted, ``topk_values.npy`` float32 (U, k),
-  ``topk_indices.npy`` int64 (U, k) (dataset indices, -1 for unfilled slots).
+  ``topk_indices.npy`` int64 (U, k) (dataset indices, -1 for unfilled slots);
+* ``act_hist.npz`` (when the driver made the result): each unit's distribution of the values its
+  threshold is taken from, as pass 0 of the exact quantile counted them: bin ``b`` holds the
+  values whose order key's top ``bits`` bits equal ``b`` (about four bins per octave: a log-scale
+  histogram); ``counts`` int64 (U, n) for the n bins from the lowest to the highest bin any unit
+  fills, ``edges`` float32 (n + 1,) the bins' value bounds (lower bound of each bin, then the
+  upper bound of the last), ``first_bin`` and ``bits``.
 
 Folders are written atomically: everything goes to a temporary sibling folder which is renamed
 into place at the end, so a crash never leaves a half-written result.
@@ -60,6 +66,7 @@ class LayerResult:
     num_images: int
     act_size: tuple[int, int]
     seg_size: tuple[int, int]
+    value_hist: np.ndarray | None = None  # int64 (bins, U), pass 0's key histogram
 
     @property
     def num_units(self) -> int:
@@ -70,7 +77,7 @@ class LayerResult:
 
 
 def build_layer_result(layer, config, vocabulary, thresholds, counts, topk, num_images,
-                       act_size, seg_size) -> LayerResult:
+                       act_size, seg_size, value_hist=None) -> LayerResult:
     """Compute IoU and labels from finished statistics (``counts`` a
     :class:`~jaxdissect.stats.counts.CountsResult`, ``topk`` = (values, indices))."""
     iou = compute_iou(counts, config.iou_rule, vocabulary)
@@ -80,7 +87,25 @@ def build_layer_result(layer, config, vocabulary, thresholds, counts, topk, num_
         labels=assign_labels(iou, vocabulary, config.miniou),
         topk_values=np.asarray(topk[0], np.float32), topk_indices=np.asarray(topk[1], np.int64),
         num_images=int(num_images), act_size=tuple(act_size), seg_size=tuple(seg_size),
+        value_hist=None if value_hist is None else np.asarray(value_hist, np.int64),
     )
+
+
+def save_value_histogram(path: Path, hist: np.ndarray) -> None:
+    """Write ``act_hist.npz`` (see the module docstring) from a (2**bits, U) key histogram."""
+    from jaxdissect.stats.order_key import key_to_float32
+
+    bins = hist.shape[0]
+    bits = int(bins).bit_length() - 1
+    used = np.flatnonzero(hist.sum(axis=1))
+    if used.size == 0:
+        return
+    first, last = int(used[0]), int(used[-1])
+    shift = 32 - bits
+    keys = np.arange(first, last + 2, dtype=np.uint64) << np.uint64(shift)
+    keys = np.minimum(keys, np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    np.savez_compressed(path, counts=np.ascontiguousarray(hist[first:last + 1].T),
+                        edges=key_to_float32(keys), first_bin=first, bits=bits)
 
 
 def _unit_rows(result: LayerResult) -> list[dict]:
@@ -132,6 +157,8 @@ def _write_files(result: LayerResult, folder: Path) -> None:
         arrays["unit_area_by_category"] = result.counts.unit_area_by_category
     for name, array in arrays.items():
         np.save(folder / f"{name}.npy", array)
+    if result.value_hist is not None:
+        save_value_histogram(folder / "act_hist.npz", result.value_hist)
 
 
 def check_destination(folder: str | Path, force: bool) -> Path:

@@ -17,6 +17,7 @@ every set, so the cost is one pass per experiment (plus the vmapped tail of the 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -119,7 +120,9 @@ def removal_sets(ranking: np.ndarray, class_index: int, sizes: Sequence[int] = R
 class RemovalCurve:
     """One class's curve: ``removed`` (n,) units removed; ``balanced_accuracy`` (n,) of the
     class; ``accuracy`` (n,) all-class; ``units`` the ranking used; the complement point
-    (everything but the top ``keep`` removed) or None."""
+    (everything but the top ``keep`` removed) or None; ``random`` (draws, n): the class's
+    balanced accuracy with as many random units removed as at each point (the baseline), and
+    ``random_complement`` (draws,) at the complement's size; None without random draws."""
 
     class_index: int
     removed: np.ndarray
@@ -128,6 +131,8 @@ class RemovalCurve:
     ranking: np.ndarray
     keep: int
     complement: tuple[int, float, float] | None
+    random: np.ndarray | None = None
+    random_complement: np.ndarray | None = None
 
 
 def removal_curves(
@@ -142,9 +147,14 @@ def removal_curves(
     inputs: Inputs | None = None,
     chunk_size: int = 32,
     devices: sharding.Devices = None,
+    random_draws: int = 0,
+    seed: int = 0,
 ) -> list[RemovalCurve]:
     """Removal curves of ``classes`` from ``importance`` (U, C) (e.g. measured on another
-    split), evaluated on ``batches`` in one pass."""
+    split), evaluated on ``batches`` in one pass. With ``random_draws``, each size removed
+    (and the complement's) is also evaluated on that many sets of random units (drawn
+    uniformly without replacement, ``numpy.random.default_rng(seed)``, shared by the classes),
+    in the same pass: the baseline the curves are read against."""
     importance = np.asarray(importance, np.float64)
     if importance.ndim != 2:
         raise ValueError(f"importance must be (units, classes), got shape {importance.shape}")
@@ -154,12 +164,31 @@ def removal_curves(
             raise ValueError(f"class {c} is out of range for {num_classes} classes")
     sets = [s for c in classes for s in removal_sets(rank_units(importance[:, c]), int(c),
                                                       sizes, keep)]
-    masks = np.zeros((len(sets), width), bool)
+    random_sizes = sorted({s.removed for s in sets if s.removed > 0}) if random_draws else []
+    masks = np.zeros((len(sets) + len(random_sizes) * random_draws, width), bool)
     for row, s in enumerate(sets):
         masks[row, s.units] = True
+    rng = np.random.default_rng(seed)
+    for row in range(len(sets), len(masks)):
+        size = random_sizes[(row - len(sets)) // random_draws]
+        masks[row, rng.choice(width, size, replace=False)] = True
     counts = count_predictions(net, layer, masks, batches, inputs=inputs,
                                chunk_size=chunk_size, devices=devices)
-    return _curves(sets, counts, importance, classes, keep)
+    curves = _curves(sets, counts, importance, classes, keep)
+    if not random_draws:
+        return curves
+    balanced = counts.balanced_accuracy()[len(sets):].reshape(len(random_sizes), random_draws, -1)
+    by_size = {k: balanced[i] for i, k in enumerate(random_sizes)}  # k -> (draws, C)
+    return [_with_random(curve, by_size, random_draws) for curve in curves]
+
+
+def _with_random(curve: RemovalCurve, by_size: dict, draws: int) -> RemovalCurve:
+    c = curve.class_index
+    columns = [np.full(draws, curve.balanced_accuracy[0]) if k == 0 else by_size[int(k)][:, c]
+               for k in curve.removed]
+    complement = None if curve.complement is None else by_size[curve.complement[0]][:, c]
+    return dataclasses.replace(curve, random=np.stack(columns, axis=1),
+                               random_complement=complement)
 
 
 def _curves(sets, counts: ClassCounts, importance, classes, keep) -> list[RemovalCurve]:
@@ -189,7 +218,9 @@ def removal_curves_json(curves: Sequence[RemovalCurve], class_names: Sequence[st
     of balanced accuracy and a dashed single point for the complement. Beyond the plot schema,
     each curve carries ``overall_accuracy`` (all-class accuracy of each point), ``class`` and
     ``units`` (the most important units, in order, as many as the largest set removed; for the
-    complement ``kept_units``, the units left in place)."""
+    complement ``kept_units``, the units left in place, and ``keep``, how many). With random
+    draws each curve also carries ``random``: per point, the class's balanced accuracy for each
+    draw of as many random units."""
     out = []
     for curve in curves:
         name = class_names[curve.class_index]
@@ -201,15 +232,63 @@ def removal_curves_json(curves: Sequence[RemovalCurve], class_names: Sequence[st
             "overall_accuracy": [float(v) for v in curve.accuracy],
             "units": [int(u) for u in curve.ranking[:top]],
         })
+        if curve.random is not None:
+            out[-1]["random"] = curve.random.T.tolist()  # per point, the draws
+            out[-1]["random_removed"] = out[-1]["removed"]
         if curve.complement is not None:
             removed, balanced, overall = curve.complement
             out.append({"name": f"{name}, keep top {curve.keep}", "class": curve.class_index,
                         "removed": [removed], "accuracy": [balanced],
-                        "overall_accuracy": [overall], "dashed": True,
+                        "overall_accuracy": [overall], "dashed": True, "keep": curve.keep,
                         "kept_units": [int(u) for u in curve.ranking[:curve.keep]]})
+            if curve.random_complement is not None:
+                out[-1].update(random=[curve.random_complement.tolist()],
+                               random_removed=[removed])
     return {
         "kind": "removal_curves",
         "title": title or f"{layer}: removing each class's most important units",
         "layer": layer, "xlabel": "units removed", "ylabel": "balanced accuracy",
         "x_scale": "log", "reference_lines": [{"name": "chance", "y": 0.5}], "curves": out,
     }
+
+
+def concept_ablation(net: Net, layer: str, labels, concept: int, batches, classes: Sequence[int],
+                     class_names: Sequence[str], concept_name: str, *, draws: int = 5,
+                     seed: int = 0, inputs: Inputs | None = None, chunk_size: int = 32,
+                     devices: sharding.Devices = None) -> dict:
+    """The units labelled ``concept`` (a dissection's
+    :class:`~jaxdissect.dissection.labels.UnitLabels` of ``layer``) removed together, against
+    ``draws`` sets of as many random units (:func:`~.units.labelled_and_random_sets`), in one
+    pass over ``batches``. Returns the ``concept_ablation`` entry of the ablation JSON:
+    ``concept``, ``units``, ``draws`` and per class of ``classes`` its balanced accuracy
+    ``unedited``, ``concept_removed`` and ``random_removed`` (one value per draw)."""
+    from jaxdissect.interventions.units import labelled_and_random_sets
+
+    sets = labelled_and_random_sets(labels, concept, draws, seed)
+    counts = count_predictions(net, layer, sets, batches, inputs=inputs, chunk_size=chunk_size,
+                               devices=devices)
+    accuracy = counts.balanced_accuracy()
+    return {"concept": concept_name, "layer": layer, "draws": draws, "seed": seed,
+            "units": [int(u) for u in np.flatnonzero(sets[1])],
+            "classes": [{"name": class_names[c], "class": int(c),
+                         "unedited": float(accuracy[0, c]),
+                         "concept_removed": float(accuracy[1, c]),
+                         "random_removed": [float(v) for v in accuracy[2:, c]]}
+                        for c in classes]}
+
+
+def unit_effects_json(importance: UnitImportance, class_names: Sequence[str],
+                      top: int = 5) -> dict:
+    """What zeroing each unit alone did, for the report's unit pages: ``classes`` with their
+    unedited balanced accuracy (``baseline``), and per unit (``units[u]``) the ``top`` classes
+    whose balanced accuracy dropped most, as ``[class number, accuracy with the unit zeroed]``
+    pairs (largest drop first; classes without images left out)."""
+    drop = np.nan_to_num(np.asarray(importance.importance, np.float64), nan=-np.inf)
+    units = []
+    for u in range(drop.shape[0]):
+        order = np.argsort(-drop[u], kind="stable")[:top]
+        units.append([[int(c), round(float(importance.ablated[u, c]), 5)] for c in order
+                      if np.isfinite(drop[u, c])])
+    return {"classes": list(class_names),
+            "baseline": [None if np.isnan(v) else round(float(v), 5)
+                         for v in importance.baseline], "units": units}

@@ -91,12 +91,17 @@ def ablation_experiment(model: str | Net, layer: str, data, classes: Sequence[st
                         eval_data=None, sizes=ablation.REMOVAL_SIZES,
                         keep: int = ablation.KEEP_MOST_IMPORTANT, batch_size: int = 32,
                         chunk_size: int = 32, data_options: dict | None = None,
-                        eval_data_options: dict | None = None, devices=None) -> dict:
+                        eval_data_options: dict | None = None, devices=None,
+                        random_draws: int = 3, concept: str | None = None,
+                        dissection: str | None = None, concept_draws: int = 5,
+                        seed: int = 0) -> dict:
     """Unit importance on ``data``; removal curves of ``classes`` on ``eval_data`` (default:
-    the same data). ``data`` / ``eval_data``: data spec strings (with ``data_options`` /
-    ``eval_data_options``, default the former), or batches (dicts with ``image`` uint8,
-    ``label``, ``mask``; re-iterable when ``eval_data`` is None). Returns the
-    ``removal_curves`` JSON."""
+    the same data), each with ``random_draws`` random-unit baselines. ``data`` / ``eval_data``:
+    data spec strings (with ``data_options`` / ``eval_data_options``, default the former), or
+    batches (dicts with ``image`` uint8, ``label``, ``mask``; re-iterable when ``eval_data`` is
+    None). With ``concept`` and ``dissection`` (the layer's dissection folder), also the units
+    labelled ``concept`` removed against ``concept_draws`` sets of as many random units
+    (``concept_ablation``). Returns the ``removal_curves`` JSON."""
     net = _net(model)
     train, train_source = _classifier_batches(data, net, data_options, batch_size)
     eval_options = data_options if eval_data_options is None else eval_data_options
@@ -110,11 +115,25 @@ def ablation_experiment(model: str | Net, layer: str, data, classes: Sequence[st
                                           devices=devices)
     curves = ablation.removal_curves(net, layer, importance.importance, test, chosen,
                                      sizes=sizes, keep=keep, chunk_size=chunk_size,
-                                     devices=devices)
+                                     devices=devices, random_draws=random_draws, seed=seed)
     result = ablation.removal_curves_json(curves, names, layer)
     describe = lambda d: d if isinstance(d, str) else "batches given"
     result.update(importance_data=describe(data), eval_data=describe(eval_data or data),
-                  baseline_balanced_accuracy=[float(importance.baseline[c]) for c in chosen])
+                  baseline_balanced_accuracy=[float(importance.baseline[c]) for c in chosen],
+                  unit_effects=ablation.unit_effects_json(importance, names))
+    if concept is not None:
+        if dissection is None:
+            raise ValueError("--concept needs --dissection: the layer's dissection folder, "
+                             "whose labels say which units detect the concept")
+        labelled = load_result(dissection)
+        if labelled.layer != layer or labelled.num_units != importance.ablated.shape[0]:
+            raise ValueError(f"{dissection} dissects {labelled.layer} "
+                             f"({labelled.num_units} units), not {layer}")
+        number = concept_number(labelled.vocabulary, concept)
+        result["concept_ablation"] = ablation.concept_ablation(
+            net, layer, labelled.labels, number, test, chosen, names,
+            labelled.vocabulary.names[number], draws=concept_draws, seed=seed,
+            chunk_size=chunk_size, devices=devices)
     return result
 
 
@@ -175,25 +194,68 @@ def _latents(net: Net, samples: int, seed: int, batch_size: int):
 def removal_experiment(model: str | Net, dissection: str, concept: str, *, segmenter=None,
                        colornet=None, segment=None, samples: int = 1000, seed: int = 1,
                        max_units: int = 30, batch_size: int = 8, chunk_size: int = 8,
-                       devices=None) -> dict:
+                       devices=None, random_draws: int = 3,
+                       pictures: str | Path | None = None, picture_count: int = 6) -> dict:
     """Zero the 0..``max_units`` units of highest IoU with ``concept`` (layer of the
-    ``dissection`` folder); returns the ``removal_curves`` JSON."""
+    ``dissection`` folder), and, as the baseline, ``random_draws`` sets of as many random
+    units at a few sizes (the number of units labelled ``concept``, half and all of
+    ``max_units``), all in one pass; returns the ``removal_curves`` JSON. With ``pictures``
+    (a folder beside the JSON), also saves generated scenes before and after the removal there
+    (:mod:`jaxdissect.report.pictures`) and records them under ``pictures``."""
     net, result, number, segment, seg_number = _generator_setup(
         model, dissection, concept, segment, segmenter, colornet)
+    name = result.vocabulary.names[number]
     ranked = units_by_iou(result.iou, number)[:max_units]
-    removed = generator.remove_concept_units(
-        net, result.layer, ranked, _latents(net, samples, seed, batch_size), segment, seg_number,
-        chunk_size=chunk_size, devices=devices)
-    out = generator.removal_json(removed, result.vocabulary.names[number], result.layer)
-    out.update(samples=samples, seed=seed)
+    labelled = np.flatnonzero(result.labels.interpretable & (result.labels.concept == number))
+    shown = len(labelled) if 0 < len(labelled) <= len(ranked) else len(ranked)
+    rng = np.random.default_rng(seed)
+    sizes = sorted({shown, len(ranked), max(1, len(ranked) // 2)}) if random_draws else []
+    random_sets = [rng.choice(result.num_units, k, replace=False) for k in sizes
+                   for _ in range(random_draws)]
+    # The concept's curve and the random baseline in one pass (one set per edit).
+    pixels = generator.remove_unit_sets(
+        net, result.layer, [ranked[:k] for k in range(len(ranked) + 1)] + random_sets,
+        _latents(net, samples, seed, batch_size), segment, seg_number, chunk_size=chunk_size,
+        devices=devices)
+    curve = pixels[:len(ranked) + 1]
+    fraction = curve / curve[0] if curve[0] else np.full(len(curve), np.nan)
+    removed = generator.RemovalResult(np.arange(len(ranked) + 1), curve, fraction, ranked)
+    out = generator.removal_json(removed, name, result.layer)
+    if random_draws:
+        left = (pixels[len(ranked) + 1:] / curve[0] if curve[0] else
+                np.full(len(random_sets), np.nan)).reshape(len(sizes), random_draws)
+        out["curves"][0].update(random_removed=[0, *sizes],
+                                random=[[1.0] * random_draws, *left.tolist()])
+    out.update(samples=samples, seed=seed, labelled_units=[int(u) for u in labelled])
+    if pictures is not None:
+        from jaxdissect.interventions.pictures import removal_pictures
+        from jaxdissect.report.pictures import save_removal_pictures
+
+        same_size = next((s for s in random_sets if len(s) == shown), None)
+        made = removal_pictures(net, result.layer, ranked[:shown],
+                                rng.choice(result.num_units, shown, replace=False)
+                                if same_size is None else same_size,
+                                _latent_array(net, min(samples, 64), seed), segment, seg_number,
+                                picture_count)
+        folder = Path(pictures)
+        out["pictures"] = save_removal_pictures(folder, folder.parent, made, name, shown)
     return out
+
+
+def _latent_array(net: Net, count: int, seed: int) -> np.ndarray:
+    """The first ``count`` latents of the experiments' draw (float32 (count, Z))."""
+    source = open_probe_data(f"latents:{count}", options={"seed": seed},
+                             latent_dim=_latent_dim(net))
+    arrays, _ = source.read_batch(list(range(count)))
+    return np.asarray(arrays["z"], np.float32)
 
 
 def insertion_experiment(model: str | Net, dissection: str, concept: str, *, segmenter=None,
                          colornet=None, segment=None, samples: int = 1000, seed: int = 1,
                          units: int = 20, q: float = 0.005, quantile_samples: int = 1000,
                          context_channel: int = 0, batch_size: int = 8, chunk_size: int = 16,
-                         devices=None) -> dict:
+                         devices=None, pictures: str | Path | None = None,
+                         picture_contexts: int = 3) -> dict:
     """Insert the ``units`` units of highest IoU with ``concept`` at their ``1 - q`` quantile
     (over ``quantile_samples`` latents) at every cell; returns the ``insertion_context`` JSON."""
     net, result, number, segment, seg_number = _generator_setup(
@@ -208,6 +270,19 @@ def insertion_experiment(model: str | Net, dissection: str, concept: str, *, seg
     out = insertion.insertion_json(inserted, result.vocabulary.names[number],
                                    segment.vocabulary.names, result.layer)
     out.update(samples=samples, seed=seed, quantile=1 - q)
+    if pictures is not None:
+        from jaxdissect.interventions.pictures import insertion_pictures
+        from jaxdissect.report.pictures import save_insertion_pictures
+
+        rates = sorted(out["contexts"], key=lambda c: -c["new_pixels"] / max(c["locations"], 1))
+        labels = [c["number"] for c in rates[:picture_contexts]]
+        labels += [c["number"] for c in rates[picture_contexts:][-2:]]
+        pairs = insertion_pictures(net, result.layer, chosen, values,
+                                   _latent_array(net, min(samples, 32), seed), segment,
+                                   seg_number, labels, context_channel=context_channel)
+        folder = Path(pictures)
+        out["pictures"] = save_insertion_pictures(folder, folder.parent, pairs,
+                                                  segment.vocabulary.names, out["concept"])
     return out
 
 

@@ -101,16 +101,38 @@ def remove_concept_units(
         raise ValueError(f"removed counts must be in 0..{len(ranked)} (the ranked units given)")
     if 0 not in ks:
         raise ValueError("removed must include 0: the fraction is relative to the unedited output")
+    sets = [ranked[:k] for k in ks]
+    counts = remove_unit_sets(net, layer, sets, batches, segment, concept, input_key=input_key,
+                              chunk_size=chunk_size, devices=devices)
+    base = counts[int(np.flatnonzero(ks == 0)[0])]
+    fraction = counts / base if base else np.full(len(counts), np.nan)
+    return RemovalResult(removed=ks, pixels=counts, fraction=fraction, units=ranked)
+
+
+def remove_unit_sets(
+    net: Net,
+    layer: str,
+    unit_sets: Sequence[Sequence[int]],
+    batches: Iterable[Mapping[str, np.ndarray]],
+    segment: Segment,
+    concept: int,
+    *,
+    input_key: str = "z",
+    chunk_size: int = 8,
+    devices: sharding.Devices = None,
+) -> np.ndarray:
+    """int64 (S,): ``concept`` pixels over all samples with each set of ``unit_sets`` zeroed
+    (an empty set: the unedited output), every set in one pass over ``batches``."""
     runner = EditRunner.create(net, devices)
-    sets, chunks = None, None
+    chunks = None
     totals: list = []
     for batch in batches:
         placed = runner.place(batch)
         if chunks is None:
             width = layer_width(net, layer, placed[input_key].shape)[-1]
-            sets = np.zeros((len(ks), width), bool)
-            for row, k in enumerate(ks):
-                sets[row, ranked[:k]] = True
+            sets = np.zeros((len(unit_sets), width), bool)
+            for row, units in enumerate(unit_sets):
+                sets[row, np.asarray(units, np.int64)] = True
             chunks = runner.chunks(ablation_edits(layer, sets), chunk_size)
             totals = [None] * len(chunks)
         for index, (_, _, chunk) in enumerate(chunks):
@@ -120,12 +142,9 @@ def remove_concept_units(
             totals[index] = pixels if totals[index] is None else totals[index] + pixels
     if chunks is None:
         raise ValueError("remove_concept_units: the batches were empty")
-    counts = np.concatenate([np.asarray(t, np.int64).sum(axis=0)[:count]
-                             for (_, count, _), t in zip(chunks, sharding.to_host(totals),
-                                                         strict=True)])
-    base = counts[int(np.flatnonzero(ks == 0)[0])]
-    fraction = counts / base if base else np.full(len(counts), np.nan)
-    return RemovalResult(removed=ks, pixels=counts, fraction=fraction, units=ranked)
+    return np.concatenate([np.asarray(t, np.int64).sum(axis=0)[:count]
+                           for (_, count, _), t in zip(chunks, sharding.to_host(totals),
+                                                       strict=True)])
 
 
 def removal_json(result: RemovalResult, concept_name: str, layer: str,

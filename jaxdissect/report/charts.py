@@ -135,13 +135,14 @@ def iou_histogram_svg(ious: Sequence[float] | np.ndarray, miniou: float, title: 
 
 
 def layer_detectors_svg(layer_names: Sequence[str], counts: Sequence[dict[str, int]],
-                        categories: Sequence[str], title: str, standalone: bool = False) -> str:
+                        categories: Sequence[str], title: str, standalone: bool = False,
+                        ymax: int = 1) -> str:
     """Stacked bars, one per layer: unique detectors per category (``counts[i][category]``),
-    categories stacked in report order with a legend."""
+    categories stacked in report order with a legend; the y axis reaches at least ``ymax``."""
     totals = [sum(c.get(cat, 0) for cat in categories) for c in counts]
     x0, y0, plot_h, step = 52, 16, 150, 46
     width = x0 + step * len(layer_names) + 130
-    yticks = svg.nice_ticks(0, max(max(totals, default=0), 1), 4)
+    yticks = svg.nice_ticks(0, max(max(totals, default=0), ymax, 1), 4)
     yscale = svg.linear_scale((0, yticks[-1]), (y0 + plot_h, y0))
     centres = {name: x0 + step * (i + 0.5) for i, name in enumerate(layer_names)}
     body = svg.axes(x0, y0, step * len(layer_names), plot_h, lambda i: centres[layer_names[i]],

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from jaxdissect.report.removal_plot import curve_groups
+
 MAX_POINTS = 4
 
 
@@ -30,12 +32,15 @@ def _random_at(curve: dict, n: int) -> list[float] | None:
     return None
 
 
+def _spread(draws: list[float], fmt: str) -> str:
+    low, high = format(min(draws), fmt), format(max(draws), fmt)
+    return f" ({low}-{high})" if low != high else ""
+
+
 def _against(value: float, draws: list[float] | None, fmt: str) -> str:
     text = format(value, fmt)
     if draws:
-        text += (f" (random: {format(_mean(draws), fmt)}" + (
-            f", {format(min(draws), fmt)}-{format(max(draws), fmt)}" if len(draws) > 1 else "")
-                 + ")")
+        text += f" (random: {format(_mean(draws), fmt)}{_spread(draws, fmt)})"
     return text
 
 
@@ -52,17 +57,16 @@ def _points(curve: dict) -> list[int]:
 
 def _classifier_lines(data: dict) -> list[str]:
     lines = []
-    curves = data["curves"]
-    for curve in (c for c in curves if not c.get("dashed")):
+    for group in curve_groups(data["curves"]):
+        curve = next((c for c in group if not c.get("dashed")), group[0])
         values = dict(zip(curve["removed"], curve["accuracy"], strict=True))
-        parts = [f"{values.get(0, float('nan')):.2f} unedited"] if 0 in values else []
-        parts += [f"{_against(values[n], _random_at(curve, n), '.2f')} with {n} removed"
+        parts = [f"{values[0]:.2f} unedited"] if 0 in values else []
+        parts += [f"with {n} removed {_against(values[n], _random_at(curve, n), '.2f')}"
                   for n in _points(curve)]
-        for keep in (c for c in curves if c.get("dashed") and c.get("class", object())
-                     == curve.get("class") and c["name"].startswith(curve["name"])):
+        for keep in (c for c in group if c.get("dashed")):
             n, v = keep["removed"][0], keep["accuracy"][0]
-            parts.append(f"{_against(v, _random_at(keep, n), '.2f')} with only its top "
-                         f"{keep.get('keep', '?')} kept")
+            parts.append(f"with only its top {keep.get('keep', '?')} kept "
+                         f"{_against(v, _random_at(keep, n), '.2f')}")
         lines.append(f"{curve['name']}: " + "; ".join(parts))
     entry = data.get("concept_ablation")
     if entry:
@@ -74,8 +78,7 @@ def _classifier_lines(data: dict) -> list[str]:
             draws = c["random_removed"]
             lines.append(f"{c['name']}: removing the {count} units labelled {entry['concept']}: "
                          f"{c['unedited']:.2f} -> {c['concept_removed']:.2f}; {count} random "
-                         f"units: {_against(_mean(draws), None, '.2f')} on average"
-                         + (f" ({min(draws):.2f}-{max(draws):.2f})" if len(draws) > 1 else ""))
+                         f"units: {_mean(draws):.2f} on average{_spread(draws, '.2f')}")
     return lines
 
 
@@ -102,10 +105,11 @@ def _insertion_lines(data: dict) -> list[str]:
     if not rates:
         return [f"no insertion of {concept} units was measured"]
     shown = rates[:3] + [r for r in rates[3:][-2:]]
-    return [f"inserting {len(data.get('units', []))} {concept} units at one "
-            f"{data.get('layer', '')} cell adds {rate:.2f} {concept} pixels per insertion where "
-            f"the scene shows {label} ({locations:,} insertions)".replace("  ", " ")
-            for rate, label, locations in shown]
+    lines = [f"inserting {len(data.get('units', []))} {concept} units at one cell of "
+             f"{data.get('layer', 'the layer')}: new {concept} pixels per insertion, by what the "
+             f"scene shows there"]
+    return lines + [f"{label}: {rate:.2f} ({locations:,} insertions)"
+                    for rate, label, locations in shown]
 
 
 def _adversarial_lines(data: dict) -> list[str]:

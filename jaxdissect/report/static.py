@@ -88,7 +88,7 @@ ul.findings { margin:2px 0 8px; padding-left:18px; font-size:13px; max-width:900
 .picture-row img { image-rendering:pixelated; max-width:calc(100% - 300px); height:auto; }
 .picture-row .picture-note { font-size:12px; color:var(--muted); }
 .gallery { position:relative; display:inline-block; max-width:100%; line-height:0; }
-.gallery img { display:block; max-width:100%; height:auto; }
+.gallery img { display:block; width:100%; height:auto; }
 .gallery img.outline { position:absolute; left:0; top:0; width:100%; height:100%; }
 .gallery.plain img.outline { display:none; }
 .toggle { display:block; font-size:12.5px; color:var(--muted); margin:0 0 6px; }

@@ -67,22 +67,26 @@ def masked_thumbnail(
     Returns:
       ``(thumb_height, W', 3)`` uint8.
     """
+    dimmed, outline = dimmed_thumbnail(image, act_map, threshold, thumb_height, mode)
+    dimmed[outline] = OUTLINE_RGB
+    return dimmed
+
+
+def dimmed_thumbnail(image: np.ndarray, act_map: np.ndarray, threshold: float,
+                     thumb_height: int = 100, mode: str = "pnas2020"
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`masked_thumbnail` without the outline, and the outline: (uint8 ``(H', W', 3)``,
+    bool ``(H', W')``)."""
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
     act_map = np.asarray(act_map, dtype=np.float32)
     if act_map.ndim != 2:
         raise ValueError(f"expected an (h, w) activation map, got shape {act_map.shape}")
-    size = thumbnail_size(image.shape[:2], thumb_height)
-    if size == image.shape[:2]:
-        thumb = image.astype(np.float32)
-    else:
-        resized = Image.fromarray(image).resize((size[1], size[0]), Image.Resampling.LANCZOS)
-        thumb = np.asarray(resized, dtype=np.float32)
-    mask = upsample_maps(act_map, size, mode) > np.float32(threshold)
+    thumb = _resized(image, thumb_height).astype(np.float32)
+    mask = upsample_maps(act_map, thumb.shape[:2], mode) > np.float32(threshold)
     out = np.where(mask[..., None], thumb, DIM_FACTOR * thumb + (1.0 - DIM_FACTOR) * DIM_GREY)
-    out[mask_outline(mask)] = OUTLINE_RGB
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8), mask_outline(mask)
 
 
 def join_strip(thumbs: Sequence[np.ndarray], gap: int = 3) -> np.ndarray:
@@ -157,3 +161,72 @@ def render_unit_strips(
         Image.fromarray(join_strip(thumbs)).save(path, FORMATS[fmt], **options)
         paths.append(path)
     return paths
+
+
+GALLERY_COLUMNS = 5
+
+
+def gallery_filenames(unit: int) -> tuple[str, str]:
+    """The files of a unit's gallery: the masked top images (JPEG) and their outlines (PNG)."""
+    return f"unit{int(unit)}_top.jpg", f"unit{int(unit)}_outline.png"
+
+
+def _grid(tiles: Sequence[np.ndarray], columns: int, gap: int, fill) -> np.ndarray:
+    height, width = tiles[0].shape[:2]
+    rows = -(-len(tiles) // columns)
+    grid = np.empty((rows * height + gap * (rows - 1), min(columns, len(tiles)) * width
+                     + gap * (min(columns, len(tiles)) - 1), *tiles[0].shape[2:]),
+                    tiles[0].dtype)
+    grid[...] = fill
+    for k, tile in enumerate(tiles):
+        r, c = divmod(k, columns)
+        grid[r * (height + gap):r * (height + gap) + height,
+             c * (width + gap):c * (width + gap) + width] = tile
+    return grid
+
+
+def render_unit_galleries(images, act_maps, thresholds, out_dir: str | Path, *,
+                          units: Sequence[int] | None = None, count: int = 20,
+                          thumb_height: int = 112, mode: str = "pnas2020",
+                          quality: int = 88) -> list[Path]:
+    """Each unit's top ``count`` images in a grid of ``GALLERY_COLUMNS`` columns, as the
+    published pages show them: outside the unit's mask dimmed (``unit<u>_top.jpg``), and the
+    mask's outline as a separate transparent overlay (``unit<u>_outline.png``, same size, two
+    palette colours) that the unit page can switch off. Arguments as :func:`render_unit_strips`
+    (images of one unit must share a size). Returns the JPEG paths.
+
+    Cost: the masks of a unit's images are upsampled in one matrix product; images already
+    ``thumb_height`` high are not resized (give small images their own height and let the page
+    enlarge them)."""
+    thresholds = np.asarray(thresholds, dtype=np.float32).reshape(-1)
+    units = list(range(len(thresholds))) if units is None else [int(u) for u in units]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for unit, unit_images, unit_maps, threshold in zip(units, images, act_maps, thresholds,
+                                                       strict=True):
+        shown = min(count, len(unit_images), len(unit_maps))
+        thumbs = np.stack([_resized(np.asarray(unit_images[k]), thumb_height)
+                           for k in range(shown)]).astype(np.float32)
+        maps = np.stack([np.asarray(unit_maps[k], np.float32) for k in range(shown)])
+        masks = upsample_maps(maps, thumbs.shape[1:3], mode) > np.float32(threshold)
+        dimmed = np.where(masks[..., None], thumbs,
+                          DIM_FACTOR * thumbs + (1.0 - DIM_FACTOR) * DIM_GREY)
+        picture = _grid(np.clip(np.rint(dimmed), 0, 255).astype(np.uint8), GALLERY_COLUMNS, 3,
+                        255)
+        outline = _grid(np.stack([mask_outline(m) for m in masks]), GALLERY_COLUMNS, 3, False)
+        overlay = Image.fromarray(outline.astype(np.uint8), "P")
+        overlay.putpalette([0, 0, 0, *OUTLINE_RGB])
+        top, lines = gallery_filenames(unit)
+        Image.fromarray(picture).save(out_dir / top, "JPEG", quality=quality)
+        overlay.save(out_dir / lines, "PNG", transparency=0, compress_level=6)
+        paths.append(out_dir / top)
+    return paths
+
+
+def _resized(image: np.ndarray, height: int) -> np.ndarray:
+    size = thumbnail_size(image.shape[:2], height)
+    if size == image.shape[:2]:
+        return image
+    return np.asarray(Image.fromarray(image).resize((size[1], size[0]),
+                                                    Image.Resampling.LANCZOS))

@@ -23,29 +23,37 @@ from jaxdissect.report.svg import escape
 
 SUMMARY_NAME = "index.html"
 RULES = (("unique_overall", RULE_OVERALL), ("unique_per_category", RULE_PER_CATEGORY))
+LEADING = ["layer", "preset", "units", "IoU &gt; t"]
 
 
-def _table_head(categories: list[str]) -> str:
+def table_head(leading: list[str], categories: list[str]) -> str:
+    """Two header rows: the ``leading`` columns, then both unique-detector rules by category."""
     span = len(categories) + 1
     groups = "".join(f"<th colspan=\"{span}\">unique detectors: {escape(name)}</th>"
                      for _, name in RULES)
     cats = "".join(f"<th><span class=\"cat\" style=\"background:{category_colour(c)}\">"
                    f"{escape(c)}</span></th>" for c in categories)
-    return (f"<tr><th rowspan=\"2\">layer</th><th rowspan=\"2\">preset</th>"
-            f"<th rowspan=\"2\">units</th><th rowspan=\"2\">IoU &gt; t</th>{groups}</tr>"
-            f"<tr>{(cats + '<th>total</th>') * len(RULES)}</tr>")
+    lead = "".join(f"<th rowspan=\"2\">{name}</th>" for name in leading)
+    return f"<tr>{lead}{groups}</tr><tr>{(cats + '<th>total</th>') * len(RULES)}</tr>"
 
 
-def _table_row(layer: LayerReport, categories: list[str], here: Path) -> str:
-    href = os.path.relpath(layer.folder / PAGE_NAME, here)
-    cells = [f"<a href=\"{escape(href)}\">{escape(layer.name)}</a>", escape(layer.preset),
-             str(len(layer.units)), str(layer.detectors["units_above_miniou"])]
+def detector_cells(layer: LayerReport, categories: list[str]) -> list[str]:
+    """The unique detectors of ``layer`` per category and in total, under both rules."""
+    cells = []
     for rule, _ in RULES:
         counts = layer.detectors.get(rule)
         by_category = counts["by_category"] if counts else {}
         cells += [str(by_category.get(cat, "n/a" if counts is None else 0))
                   for cat in categories]
         cells.append(f"<b>{counts['total']}</b>" if counts else "n/a")
+    return cells
+
+
+def _table_row(layer: LayerReport, categories: list[str], here: Path) -> str:
+    href = os.path.relpath(layer.folder / PAGE_NAME, here)
+    cells = [f"<a href=\"{escape(href)}\">{escape(layer.name)}</a>", escape(layer.preset),
+             str(len(layer.units)), str(layer.detectors["units_above_miniou"]),
+             *detector_cells(layer, categories)]
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
@@ -70,7 +78,7 @@ def run_section(run: str, layers: list[LayerReport], here: Path) -> str:
     return (
         f"<h2>{heading}</h2>{header_html(info) if info else ''}"
         f"<div class=\"panels\"><div class=\"panel scroll-x\">"
-        f"<table class=\"counts\"><thead>{_table_head(categories)}</thead><tbody>{rows}"
+        f"<table class=\"counts\"><thead>{table_head(LEADING, categories)}</thead><tbody>{rows}"
         f"</tbody></table><p class=\"note\">IoU &gt; t: units whose best label has IoU above "
         f"the threshold t = {', '.join(miniou)}.</p></div>{''.join(figures)}</div>"
     )

@@ -172,3 +172,29 @@ def make_results(root: Path, num_units: int = 12) -> Path:
     (root / "experiments" / "removal.json").write_text(json.dumps(REMOVAL))
     (root / "experiments" / "door_insertion.json").write_text(json.dumps(INSERTION))
     return root
+
+
+def write_run_json(folder: Path, model: str = "models/vgg16", spec: str = "folder:/data/val",
+                   rows: int = 50, skipped: list[str] = ()) -> Path:
+    """A ``run.json`` as ``jaxdissect dissect`` writes it (and ``data_summary.json`` when
+    ``skipped`` names files)."""
+    run = {
+        "format": 1, "key": "ab12" * 16, "short_key": "ab12ab12ab12", "version": "0.1.0",
+        "config": {"preset": "pnas2020", "quantile": 0.01, "miniou": 0.04, "topk": 100,
+                   "upsample": "pnas2020", "iou_rule": "pooled"},
+        "model": {"arch": "vgg16", "checkpoint_sha256": "0bafbc55" + "e" * 56, "dtype": "float32",
+                  "hash_of": "source checkpoint (meta.json)"},
+        "data": {"spec": spec, "rows": rows, "options": {}},
+        "segmenter": {"kind": "published", "upernet": {"checkpoint_sha256": "c0ffee" + "0" * 58},
+                      "colornet": {"checkpoint_sha256": "beef" + "1" * 60}},
+        "settings": {"model": model, "batch_size": 32},
+        "layers": {"conv4": "2026-01-02T10:00:00", "conv5": "2026-01-02T10:05:00"},
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run.json").write_text(json.dumps(run))
+    if skipped:
+        summary = {"source": spec, "num_rows": rows, "num_skipped": len(skipped),
+                   "skipped": [{"index": i, "name": n, "reason": "truncated"}
+                               for i, n in enumerate(skipped)]}
+        (folder / "data_summary.json").write_text(json.dumps(summary))
+    return folder
