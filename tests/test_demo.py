@@ -40,7 +40,8 @@ def test_the_demo_writes_dissections_experiments_and_a_report(demo, capsys):
             result = load_result(folder / run / layer)
             assert result.num_images == 48
             assert (folder / run / layer / "report.html").is_file()
-            assert len(list((folder / run / layer / "image").glob("*.jpg"))) == result.num_units
+            assert len(list((folder / run / layer / "image").glob("unit*_top.jpg"))) == (
+                result.num_units)
     assert json.loads((folder / "classifier-segmenter" / "run.json").read_text())[
         "segmenter"]["kind"] == "world_segmenter"
     kinds = {}
@@ -53,6 +54,28 @@ def test_the_demo_writes_dissections_experiments_and_a_report(demo, capsys):
                      "generator_insertion": "insertion_context"}
     page = (folder / "index.html").read_text()
     assert "classifier-exact" in page and "generator" in page and "<svg" in page
+    assert 'class="runinfo"' in page and "world:classifier on world:48" in page
+
+
+def test_the_report_shows_units_up_close_and_experiments_against_random_units(demo):
+    folder = (demo / "latest").resolve()
+    layer = folder / "classifier-exact" / "conv4_2"
+    assert (layer / "act_hist.npz").is_file()
+    assert len(list((layer / "units").glob("unit*.html"))) == load_result(layer).num_units
+    assert (layer / "image" / "unit0_top.jpg").is_file()
+    experiments = folder / "experiments"
+    removal = load_experiment(experiments / "generator_removal.json")
+    assert removal["curves"][0]["random_removed"][0] == 0 and removal["curves"][0]["random"]
+    for row in removal["pictures"]["rows"]:
+        assert (experiments / row["file"]).is_file()
+    insertion = load_experiment(experiments / "generator_insertion.json")
+    for context in insertion["pictures"]["contexts"]:
+        assert (experiments / context["before"]).is_file()
+    ablation = load_experiment(experiments / "classifier_ablation.json")
+    assert ablation["concept_ablation"]["concept"] == "fence"
+    assert all("random" in c for c in ablation["curves"])
+    page = (folder / "index.html").read_text()
+    assert "generator_removal/original.png" in page and "as many random units" in page
 
 
 def test_the_findings_make_sense(demo):

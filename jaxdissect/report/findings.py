@@ -82,15 +82,22 @@ def _classifier_lines(data: dict) -> list[str]:
     return lines
 
 
+def _change(left: float, concept: str = "") -> str:
+    """A fraction of pixels left, in words: "57% of the tree pixels gone", "10% more"."""
+    pixels = f" of the {concept} pixels" if concept else ""
+    if left <= 1:
+        return f"{100 * (1 - left):.0f}%{pixels} gone"
+    return f"{100 * (left - 1):.0f}% more{f' {concept} pixels' if concept else ''}"
+
+
 def _generator_lines(data: dict) -> list[str]:
     curve, concept = data["curves"][0], data["concept"]
     values = dict(zip(curve["removed"], curve["accuracy"], strict=True))
     lines = []
     for n in _points(curve):
         draws = _random_at(curve, n)
-        lines.append(f"{n} {concept} units removed: {100 * (1 - values[n]):.0f}% of the "
-                     f"{concept} pixels gone" + (
-                         f" ({n} random units: {100 * (1 - _mean(draws)):.0f}%)" if draws else ""))
+        lines.append(f"{n} {concept} units removed: {_change(values[n], concept)}"
+                     + (f" ({n} random units: {_change(_mean(draws))})" if draws else ""))
     labelled = data.get("labelled_units")
     if labelled is not None:
         lines.append(f"{len(labelled)} units of {data.get('layer', 'the layer')} are labelled "

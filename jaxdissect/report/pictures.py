@@ -141,5 +141,5 @@ def pictures_html(pictures: dict | None, prefix: str = "") -> str:
 
 def _row(title: str, src: str, note: str) -> str:
     return (f"<div class=\"picture-row\"><span class=\"picture-title\">{escape(title)}</span>"
-            f"<img loading=\"lazy\" src=\"{escape(src)}\" alt=\"{escape(title)}\">"
+            f"<img src=\"{escape(src)}\" alt=\"{escape(title)}\">"
             f"<span class=\"picture-note\">{escape(note)}</span></div>")

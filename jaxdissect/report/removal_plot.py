@@ -23,6 +23,7 @@ CURVE_COLOURS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2
 BASELINE = "#8c8c8c"
 PANEL_W, PANEL_H, PANEL_GAP, PER_ROW = 300, 230, 16, 3
 LEFT, TOP, BOTTOM, RIGHT = 52, 28, 44, 14
+LEGEND_WIDTH = 700  # the legend's three entries in one line
 
 
 def curve_groups(curves: list[dict]) -> list[list[dict]]:
@@ -79,7 +80,7 @@ def removal_curves_svg(data: dict, standalone: bool = False) -> str:
     body += _legend(legend_y, any("random" in c for c in curves),
                     any(c.get("dashed") for c in curves))
     title = data.get("title") or f"Removal curves {data.get('layer', '')}".strip()
-    return svg.document(max(width, 360), legend_y + 24, body, title, standalone,
+    return svg.document(max(width, LEGEND_WIDTH), legend_y + 24, body, title, standalone,
                         class_="plot removal")
 
 

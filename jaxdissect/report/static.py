@@ -50,6 +50,8 @@ table.counts td.total { font-weight:600; }
 .card { background:#fff; border:1px solid var(--line); border-radius:8px; padding:8px 10px 9px;
   display:flex; flex-direction:column; gap:6px; min-width:0; }
 .card[hidden] { display:none; }
+/* Cards off screen are not laid out until scrolled to: a 512-unit page paints sooner. */
+.card { content-visibility:auto; contain-intrinsic-size:auto 190px; }
 .card.dull { opacity:.72; }
 .card-head { display:flex; gap:10px; align-items:baseline; flex-wrap:wrap; }
 .card-head .unit { font-weight:600; font-variant-numeric:tabular-nums; }
@@ -191,14 +193,10 @@ LAYER_SCRIPT = """
 })();
 """
 
-UNIT_SCRIPT = """
+# Pages other than the layer page count their images as they load (``data-images-loaded`` and
+# ``data-images-broken`` on ``<html>``), as the layer page counts its strips.
+IMAGES_SCRIPT = """
 (function () {
-  var box = document.getElementById('outline'), gallery = document.getElementById('gallery');
-  if (box && gallery) {
-    var show = function () { gallery.classList.toggle('plain', !box.checked); };
-    box.addEventListener('change', show);
-    show();
-  }
   var root = document.documentElement, loaded = 0, broken = 0;
   function record() { root.dataset.imagesLoaded = loaded; root.dataset.imagesBroken = broken; }
   Array.prototype.forEach.call(document.querySelectorAll('img'), function (img) {
@@ -210,3 +208,14 @@ UNIT_SCRIPT = """
   record();
 })();
 """
+
+# The unit page: the outline toggle, then the image count.
+UNIT_SCRIPT = """
+(function () {
+  var box = document.getElementById('outline'), gallery = document.getElementById('gallery');
+  if (!box || !gallery) return;
+  var show = function () { gallery.classList.toggle('plain', !box.checked); };
+  box.addEventListener('change', show);
+  show();
+})();
+""" + IMAGES_SCRIPT

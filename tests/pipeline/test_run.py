@@ -62,8 +62,11 @@ def test_a_dissection_writes_results_strips_report_and_its_identity(model, base)
         result = base.results[layer]
         assert result.num_images == 20 and result.seg_size == (16, 16)
         assert result.config.quantile == 0.01
-        strips = sorted((base.folder / layer / "image").glob("unit*.jpg"))
-        assert len(strips) == result.num_units
+        images = base.folder / layer / "image"
+        strips = [p for p in images.glob("unit*.jpg") if not p.stem.endswith("_top")]
+        assert len(strips) == result.num_units  # the cards' strips, and the unit pages':
+        assert len(list(images.glob("unit*_top.jpg"))) == result.num_units
+        assert len(list(images.glob("unit*_outline.png"))) == result.num_units
         assert (base.folder / layer / "report.html").is_file()
     assert base.report == base.folder / "index.html" and base.report.is_file()
     saved = json.loads((base.folder / "run.json").read_text())

@@ -10,8 +10,9 @@ existing report instead (the README's pictures, after ``make demo``)::
 
     python tests/report/screenshot_report.py docs --run results/demo/latest
 
-writes ``docs/report_summary.png`` (the run's summary page, 1200x1500) and
-``docs/report_layer.png`` (``--layer``, default ``classifier-exact/conv4_2``, 1200x1300), as
+writes ``docs/report_summary.png`` (the run's summary page, 1200x1500),
+``docs/report_layer.png`` (``--layer``, default ``classifier-exact/conv4_2``, 1200x1300) and
+``docs/report_unit.png`` (the page of that layer's unit of highest IoU, 1200x1150), as
 256-colour PNGs.
 
 Chromium runs with a fresh profile folder each time and without network services, sandbox or GPU
@@ -106,11 +107,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def picture_run(run: Path, layer: str, out_dir: Path) -> int:
-    """The README's two pictures of an existing report, as 256-colour PNGs."""
+    """The README's pictures of an existing report, as 256-colour PNGs."""
     from PIL import Image
 
-    pages = ((run / "index.html", "report_summary.png", (1200, 1500)),
-             (run / layer / "report.html", "report_layer.png", (1200, 1300)))
+    pages = [(run / "index.html", "report_summary.png", (1200, 1500)),
+             (run / layer / "report.html", "report_layer.png", (1200, 1300))]
+    report = run / layer / "report.json"
+    if report.is_file():
+        import json
+
+        units = json.loads(report.read_text())["units"]
+        best = max(units, key=lambda u: u["iou"])["unit"]
+        pages.append((run / layer / "units" / f"unit{best}.html", "report_unit.png",
+                      (1200, 1150)))
     missing = [str(page) for page, _, _ in pages if not page.is_file()]
     if missing:
         print(f"no report page {', '.join(missing)}; run `jaxdissect report {run}` first "

@@ -25,9 +25,10 @@ def test_generator_removal_says_how_much_of_the_concept_went():
             "curves": [{"name": "tree", "removed": [0, 1, 2, 3], "accuracy": [1.0, 0.8, 0.5, 0.4],
                         "random_removed": [0, 2, 3], "random": [[1, 1], [0.98, 0.96],
                                                                 [0.9, 0.94]]}]}
+    data["curves"][0]["random"][1] = [1.1, 1.1]
     assert summary_lines(data) == [
-        "2 tree units removed: 50% of the tree pixels gone (2 random units: 3%)",
-        "3 tree units removed: 60% of the tree pixels gone (3 random units: 8%)",
+        "2 tree units removed: 50% of the tree pixels gone (2 random units: 10% more)",
+        "3 tree units removed: 60% of the tree pixels gone (3 random units: 8% gone)",
         "2 units of layer4 are labelled tree"]
 
 
