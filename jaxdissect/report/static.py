@@ -5,7 +5,10 @@ no network (no CDN, no web fonts). The layer page script sorts and filters the u
 the view in the URL fragment (``#sort=iou&cat=object&min=0.04&q=tree``, so a view can be linked),
 lets a click on a bar of the concept graph show that concept's units, and records how many strip
 images loaded or failed as ``data-strips-loaded`` / ``data-strips-broken`` on ``<html>`` (a card
-whose image fails shows a note instead).
+whose image fails shows a note instead). The other pages count their images the same way
+(``data-images-loaded`` / ``data-images-broken``); the unit page's script also switches the
+outline overlay of its gallery. Cards off screen are not laid out until scrolled to
+(``content-visibility``), so that a layer of hundreds of units paints sooner.
 """
 
 STYLE = """

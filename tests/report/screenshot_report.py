@@ -12,7 +12,7 @@ existing report instead (the README's pictures, after ``make demo``)::
 
 writes ``docs/report_summary.png`` (the run's summary page, 1200x1500),
 ``docs/report_layer.png`` (``--layer``, default ``classifier-exact/conv4_2``, 1200x1300) and
-``docs/report_unit.png`` (the page of that layer's unit of highest IoU, 1200x1150), as
+``docs/report_unit.png`` (the page of that layer's unit of highest IoU, 1400x1250), as
 256-colour PNGs.
 
 Chromium runs with a fresh profile folder each time and without network services, sandbox or GPU
@@ -119,7 +119,7 @@ def picture_run(run: Path, layer: str, out_dir: Path) -> int:
         units = json.loads(report.read_text())["units"]
         best = max(units, key=lambda u: u["iou"])["unit"]
         pages.append((run / layer / "units" / f"unit{best}.html", "report_unit.png",
-                      (1200, 1150)))
+                      (1400, 1250)))
     missing = [str(page) for page, _, _ in pages if not page.is_file()]
     if missing:
         print(f"no report page {', '.join(missing)}; run `jaxdissect report {run}` first "
@@ -131,8 +131,9 @@ def picture_run(run: Path, layer: str, out_dir: Path) -> int:
         log = screenshot(page, png, size=size)
         for line in console_messages(log):
             print("console:", line)
-        Image.open(png).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(
-            png, optimize=True)
+        # Octree keeps the category colours (median cut gives the pictures' greys to them).
+        Image.open(png).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE,
+                                                dither=Image.Dither.NONE).save(png, optimize=True)
         print(png)
     return 0
 
