@@ -1,6 +1,7 @@
 """Retrain the shipped world models: ``python -m jaxdissect.world.train MODEL``.
 
-``MODEL`` is ``classifier``, ``segmenter``, ``generator`` or ``all`` (in that order).
+``MODEL`` is ``classifier``, ``segmenter``, ``generator`` or ``all`` (in that order);
+``--gan-steps N`` adds an adversarial stage to the generator's training (``train_generator``).
 
 Each model trains on freshly drawn world images for the steps in its settings (a few minutes
 on one CPU core) and is written to ``jaxdissect/assets/world/<name>/`` (or ``--out``) with its
@@ -16,8 +17,9 @@ import sys
 from jaxdissect.world.assets import WORLD_MODELS, save_world_model
 
 
-def train_one(name: str, out: str | None, command: str) -> dict:
-    """Train model ``name``, save it, return its meta."""
+def train_one(name: str, out: str | None, command: str, gan_steps: int = 0) -> dict:
+    """Train model ``name``, save it, return its meta. ``gan_steps``: the generator's
+    adversarial steps after its VAE stage (0: the VAE decoder, as shipped)."""
     if name == "classifier":
         from jaxdissect.world.train_classifier import train_classifier
 
@@ -27,9 +29,10 @@ def train_one(name: str, out: str | None, command: str) -> dict:
 
         _, params, meta = train_segmenter()
     else:
-        from jaxdissect.world.train_generator import train_generator
+        from jaxdissect.world.train_generator import GeneratorSettings, train_generator
 
-        _, params, meta = train_generator(segmenter_root=out)
+        settings = GeneratorSettings(gan_steps=gan_steps)
+        _, params, meta = train_generator(settings, segmenter_root=out)
     meta["training"]["command"] = command
     path = save_world_model(name, params, meta, out)
     print(f"saved {name} to {path}")
@@ -42,11 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model", choices=(*WORLD_MODELS, "all"))
     parser.add_argument("--out", default=None,
                         help="folder for the trained models (default: the shipped assets)")
+    parser.add_argument("--gan-steps", type=int, default=0, metavar="N",
+                        help="train the generator adversarially for N steps after its VAE "
+                             "stage (default 0: the VAE decoder, as shipped)")
     args = parser.parse_args(argv)
+    if args.gan_steps < 0:
+        parser.error(f"--gan-steps={args.gan_steps}: the step count cannot be negative")
     names = WORLD_MODELS if args.model == "all" else (args.model,)
     for name in names:
         command = f"python -m jaxdissect.world.train {name}"
-        train_one(name, args.out, command)
+        if name == "generator" and args.gan_steps:
+            command += f" --gan-steps {args.gan_steps}"
+        train_one(name, args.out, command, args.gan_steps)
     return 0
 
 

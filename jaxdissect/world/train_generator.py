@@ -1,28 +1,37 @@
-"""Train a Progressive-GAN-architecture generator of world scenes, as a VAE decoder.
+"""Train the world generator: a Progressive-GAN-architecture generator of world scenes.
 
-How it is trained, plainly: **not adversarially**. The generator is the published ProGAN
-architecture with its layer names (``ProgressiveGenerator``: PixelNorm, WScale, LeakyReLU(0.2),
-nearest upsampling, ``layer1..layer8``, output ``output_32x32`` without tanh), trained as the
-decoder of a variational autoencoder on 32x32 world scenes: a small convolutional encoder
-(:class:`WorldEncoder`, discarded after training) maps an image to a Gaussian posterior over
-``z``; the loss is the squared error of the decoded image (as a Gaussian likelihood with
-standard deviation ``sigma``) plus the KL divergence of the posterior from N(0, I). Sampling
-``z ~ N(0, I)`` then draws new scenes, as with the published generators. An adversarial run did
-not fit the few CPU minutes this training may take; the VAE objective does, at the price of
-blurrier images (fine texture noise comes out as its mean colour).
+The generator is the published ProGAN architecture with its layer names
+(``ProgressiveGenerator``: PixelNorm, WScale, LeakyReLU(0.2), nearest upsampling,
+``layer1..layer8``, output ``output_32x32`` without tanh), trained on 32x32 world scenes in up to
+two stages by ``python -m jaxdissect.world.train generator [--gan-steps N]``:
+
+1. **VAE** (``steps``): the generator is trained as the decoder of a variational autoencoder (a
+   small convolutional encoder, :class:`WorldEncoder`, maps an image to a Gaussian posterior
+   over ``z``; the loss is the squared error of the decoded image as a Gaussian likelihood with
+   standard deviation ``sigma`` plus the KL divergence of the posterior from N(0, I)); the
+   encoder is discarded. Sampling ``z ~ N(0, I)`` then draws new scenes, blurrily (fine texture
+   noise comes out as its mean colour). **The shipped generator is this VAE decoder**
+   (``gan_steps = 0``): the adversarial stage below costs about 1.7 times a VAE step per step
+   and did not fit the CPU time this training may take on a shared 2-core machine.
+2. **Adversarial training** (``gan_steps`` > 0): from the VAE decoder, generator and a small
+   discriminator (:mod:`jaxdissect.world.gan`) play the non-saturating GAN game with a lazy R1
+   penalty on real images, with Adam (``betas``) on fresh world images and latents; the kept
+   weights are the exponential moving average of the generator's (decay ``average``).
 
 By default the generator draws one scene class, ``village`` (houses with roofs, doors and
 windows, a road, and optionally trees, cars, people, clouds, sun), as each published generator
 draws one LSUN category.
 
-Evaluation (``meta.json``): reconstruction error of held-out images (seed 1), and how often the
-world segmenter finds each object in 300 samples ``z ~ N(0, I)`` (images upsampled 2x to the
-64x64 the segmenter reads) next to the same figures for real world images segmented the same
-way.
+Evaluation (``meta.json``): the VAE's reconstruction error of held-out images (seed 1), and
+(:mod:`jaxdissect.world.generator_quality`) the world segmenter's object frequencies on samples
+``z ~ N(0, I)`` and on real images, and the segmenter Frechet distance of the samples to real
+images with its real-vs-real floor; after an adversarial stage, the same for the VAE decoder it
+started from (``vae_decoder``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,23 +41,29 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdissect.data.world import WorldConfig, render_world
-from jaxdissect.data.world_vocab import OBJECT_NUMBER
 from jaxdissect.models.proggan import ProgressiveGenerator
+from jaxdissect.world.gan import WorldDiscriminator, gan_loss, with_r1_weights
+from jaxdissect.world.generator_quality import output_size, sample_quality
 from jaxdissect.world.training import HELD_OUT_SEED, TRAIN_SEED, fit
-
-COUNTED_OBJECTS = ("house", "road", "tree", "car", "person", "cloud", "sun")
 
 
 @dataclass(frozen=True)
 class GeneratorSettings:
-    steps: int = 2000
+    steps: int = 2000  # VAE steps
     batch_size: int = 32
-    learning_rate: float = 2e-3
+    learning_rate: float = 2e-3  # of the VAE stage
     sizes: tuple[int, ...] = (128, 128, 64, 32, 16)
     classes: tuple[str, ...] = ("village",)
-    sigma: float = 0.08  # likelihood standard deviation, on images in [-1, 1]
+    sigma: float = 0.08  # the VAE's likelihood standard deviation, on images in [-1, 1]
     init_seed: int = 0
     eval_images: int = 300
+    gan_steps: int = 0  # adversarial steps after the VAE stage; 0: the VAE decoder is kept
+    gan_learning_rate: float = 1e-3
+    betas: tuple[float, float] = (0.0, 0.99)  # Adam's, in the adversarial stage
+    r1_gamma: float = 0.1
+    r1_every: int = 4  # lazy R1: the penalty on every 4th step, 4 times as heavy
+    average: float = 0.999  # decay of the generator's moving average (what is kept)
+    discriminator_widths: tuple[int, ...] = (32, 64, 128)
 
 
 class WorldEncoder(nn.Module):
@@ -66,23 +81,9 @@ class WorldEncoder(nn.Module):
         return stats[:, :self.latent], stats[:, self.latent:]
 
 
-def to_uint8(images: jax.Array) -> jax.Array:
-    """Generator output in [-1, 1] (N, R, R, 3) float -> uint8 (clipped, rounded)."""
-    return jnp.clip(jnp.round((images + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
-
-
-def upsample_uint8(images: jax.Array, factor: int) -> jax.Array:
-    """Nearest-neighbour upsampling of (N, R, R, 3) by an integer factor."""
-    return jnp.repeat(jnp.repeat(images, factor, axis=1), factor, axis=2)
-
-
-def output_size(module: ProgressiveGenerator) -> int:
-    return 4 * 2 ** (len(module.sizes) - 2)
-
-
-def vae_batches(config: WorldConfig, batch_size: int, latent: int):
-    """Endless ``{"image", "noise"}`` batches: world images in [-1, 1] and N(0, I) draws."""
-    start = 0
+def scene_batches(config: WorldConfig, batch_size: int, latent: int, start: int = 0):
+    """Endless ``{"image", "noise"}`` batches: world images in [-1, 1] from image ``start`` on,
+    and N(0, I) draws (of both stages: the VAE's posterior noise, the GAN's latents)."""
     while True:
         idx = np.arange(start, start + batch_size)
         images = render_world(config, idx)["image"].astype(np.float32) / 127.5 - 1.0
@@ -107,41 +108,6 @@ def vae_loss(generator: ProgressiveGenerator, encoder: WorldEncoder, sigma: floa
     return loss_fn
 
 
-def object_statistics(seg_objects: np.ndarray) -> dict[str, dict[str, float]]:
-    """Per object of :data:`COUNTED_OBJECTS`: fraction of images where it covers at least 2
-    cells, and its mean share of the cells; ``seg_objects`` (N, h, w) concept numbers."""
-    stats = {}
-    for name in COUNTED_OBJECTS:
-        hit = seg_objects == OBJECT_NUMBER[name]
-        stats[name] = {"images": float((hit.sum((1, 2)) >= 2).mean()), "share": float(hit.mean())}
-    return stats
-
-
-def evaluate_generator(module, params, segment: Callable | None, classes, images: int,
-                       encoder_fn: Callable | None = None) -> dict:
-    """Segmenter statistics of samples ``z ~ N(0, I)`` (seed 1) and of real images; with
-    ``encoder_fn(images) -> z`` also the held-out reconstruction MSE (images in [-1, 1])."""
-    size = output_size(module)
-    real = render_world(WorldConfig(size=size, seg_size=size, classes=tuple(classes),
-                                    seed=HELD_OUT_SEED), np.arange(images))["image"]
-    result: dict = {"images": images}
-    generate = jax.jit(module.apply)
-    if encoder_fn is not None:
-        x = real.astype(np.float32) / 127.5 - 1.0
-        decoded, _ = generate({"params": params}, encoder_fn(x))
-        result["reconstruction_mse"] = float(np.mean((np.asarray(decoded) - x) ** 2))
-    if segment is None:
-        return result
-    z = np.random.default_rng(HELD_OUT_SEED).standard_normal((images, module.sizes[0]))
-    samples, _ = generate({"params": params}, jnp.asarray(z, jnp.float32))
-    factor = 64 // size
-    found = np.asarray(segment(upsample_uint8(to_uint8(samples), factor)))[:, 0]
-    seen = np.asarray(segment(upsample_uint8(jnp.asarray(real), factor)))[:, 0]
-    result["samples"] = object_statistics(found)
-    result["real"] = object_statistics(seen)
-    return result
-
-
 def train_generator(settings: GeneratorSettings = GeneratorSettings(),
                     log: Callable[[str], None] | None = print, segmenter_root=None):
     """Train and evaluate; returns ``(module, params, meta)`` with ``meta`` JSON-able.
@@ -150,44 +116,96 @@ def train_generator(settings: GeneratorSettings = GeneratorSettings(),
     else the shipped one.
     """
     module = ProgressiveGenerator(sizes=tuple(settings.sizes))
-    encoder = WorldEncoder(settings.sizes[0])
     size = output_size(module)
     config = WorldConfig(size=size, seg_size=size, classes=tuple(settings.classes),
                          seed=TRAIN_SEED)
-    key_g, key_e = jax.random.split(jax.random.PRNGKey(settings.init_seed))
-    params = {
-        "generator": module.init(key_g, jnp.zeros((1, settings.sizes[0])))["params"],
-        "encoder": encoder.init(key_e, jnp.zeros((1, size, size, 3)))["params"],
-    }
-    batches = vae_batches(config, settings.batch_size, settings.sizes[0])
-    params, report = fit(vae_loss(module, encoder, settings.sigma), params, batches,
-                         settings.steps, settings.learning_rate, log)
-    encode = jax.jit(lambda x: encoder.apply({"params": params["encoder"]}, x)[0])
-    evaluation = evaluate_generator(module, params["generator"], _segmenter(segmenter_root),
-                                    settings.classes, settings.eval_images, encode)
+    decoder, encode, report = pretrain_decoder(module, config, settings, log)
+    evaluation = {"seed": HELD_OUT_SEED,
+                  "reconstruction_mse": reconstruction_error(module, decoder, encode, config,
+                                                             settings.eval_images)}
+    params, seconds = decoder, report.seconds
+    if settings.gan_steps > 0:
+        params, report = train_adversarially(module, decoder, config, settings, log)
+        seconds += report.seconds
+    segmenter = _segmenter(segmenter_root)
+    if segmenter is not None:
+        evaluation.update(sample_quality(module, params, segmenter, settings.classes,
+                                         settings.eval_images))
+        if settings.gan_steps > 0:
+            evaluation["vae_decoder"] = sample_quality(module, decoder, segmenter,
+                                                       settings.classes, settings.eval_images)
     if log:
         log(f"held-out evaluation {evaluation}")
+    objective = ("VAE decoder: Gaussian likelihood (sigma) + KL to N(0, I); not adversarial"
+                 if settings.gan_steps == 0 else
+                 "GAN: non-saturating logistic loss, lazy R1 penalty on real images, moving "
+                 "average of the generator; warm-started as a VAE decoder")
     meta = {
         "arch": "proggan",
         "sizes": {"sizes": list(settings.sizes)},
         "classes": list(settings.classes),
         "default_layer": "layer4",
         "layers": list(module.LAYERS),
-        "objective": "VAE decoder: Gaussian likelihood (sigma) + KL to N(0, I); not adversarial",
+        "objective": objective,
         "latent": "z ~ N(0, I)",
         "output": "RGB in [-1, 1], 32x32; no tanh",
-        "training": report.record(settings),
-        "evaluation": {"seed": HELD_OUT_SEED, **evaluation},
+        "training": {**report.record(settings), "seconds": seconds},
+        "evaluation": evaluation,
     }
-    return module, params["generator"], meta
+    return module, params, meta
+
+
+def pretrain_decoder(module: ProgressiveGenerator, config: WorldConfig,
+                     settings: GeneratorSettings, log):
+    """Stage 1: the generator's params trained as a VAE decoder, the jitted encoder
+    ``images -> posterior mean``, and the FitReport."""
+    encoder = WorldEncoder(settings.sizes[0])
+    key_g, key_e = jax.random.split(jax.random.PRNGKey(settings.init_seed))
+    params = {
+        "generator": module.init(key_g, jnp.zeros((1, settings.sizes[0])))["params"],
+        "encoder": encoder.init(key_e, jnp.zeros((1, config.size, config.size, 3)))["params"],
+    }
+    batches = scene_batches(config, settings.batch_size, settings.sizes[0])
+    params, report = fit(vae_loss(module, encoder, settings.sigma), params, batches,
+                         settings.steps, settings.learning_rate, log)
+    encode = jax.jit(lambda x: encoder.apply({"params": params["encoder"]}, x)[0])
+    return params["generator"], encode, report
+
+
+def reconstruction_error(module, params, encode: Callable, config: WorldConfig,
+                         images: int) -> float:
+    """Mean squared error of decoded held-out images (seed ``HELD_OUT_SEED``), in [-1, 1]."""
+    held_out = dataclasses.replace(config, seed=HELD_OUT_SEED)
+    x = render_world(held_out, np.arange(images))["image"].astype(np.float32) / 127.5 - 1.0
+    decoded, _ = jax.jit(module.apply)({"params": params}, encode(x))
+    return float(np.mean((np.asarray(decoded) - x) ** 2))
+
+
+def train_adversarially(module: ProgressiveGenerator, generator_params, config: WorldConfig,
+                        settings: GeneratorSettings, log):
+    """Stage 2: GAN training from ``generator_params``; returns the moving average of the
+    generator's params and the FitReport. Images continue where stage 1 stopped."""
+    discriminator = WorldDiscriminator(tuple(settings.discriminator_widths))
+    key = jax.random.fold_in(jax.random.PRNGKey(settings.init_seed), 1)
+    params = {
+        "generator": generator_params,
+        "discriminator": discriminator.init(
+            key, jnp.zeros((2, config.size, config.size, 3)))["params"],
+    }
+    scenes = scene_batches(config, settings.batch_size, settings.sizes[0],
+                           start=settings.steps * settings.batch_size)
+    batches = with_r1_weights(scenes, settings.r1_gamma, settings.r1_every)
+    _, report = fit(gan_loss(module, discriminator), params, batches,
+                    settings.gan_steps, settings.gan_learning_rate, log,
+                    betas=tuple(settings.betas), average=settings.average)
+    return report.average["generator"], report
 
 
 def _segmenter(root):
     """The world segmenter under ``root`` if there is one, else the shipped one, else None."""
     from jaxdissect.world.assets import asset_path, load_world_model
-    from jaxdissect.world.segment import segment_fn
 
     for folder in (root, None):
         if asset_path("segmenter", folder).is_dir():
-            return segment_fn(load_world_model("segmenter", folder))
+            return load_world_model("segmenter", folder)
     return None

@@ -23,3 +23,5 @@ def test_retraining_reproduces_the_shipped_accuracies(tmp_path):
     assert np.isclose(retrained["reconstruction_mse"], shipped["reconstruction_mse"], rtol=0.25)
     for name in ("house", "road"):
         assert retrained["samples"][name]["images"] >= 0.8
+    assert np.isclose(retrained["segmenter_frechet"]["samples"],
+                      shipped["segmenter_frechet"]["samples"], rtol=0.25)

@@ -1,16 +1,19 @@
-"""Training smoke tests for jaxdissect/world/train_*.py: a few steps on tiny data lower the loss."""
+"""Training smoke tests for jaxdissect/world/train_*.py, training.py and gan.py: a few steps on
+tiny data lower the loss (teach the discriminator, for the GAN)."""
 
 import itertools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from jaxdissect.data.world import WorldConfig, render_world
 from jaxdissect.models.proggan import ProgressiveGenerator
+from jaxdissect.world.gan import WorldDiscriminator, gan_loss, with_r1_weights
 from jaxdissect.world.models import WorldSegmenter, WorldVGG
 from jaxdissect.world.train_classifier import classifier_loss
-from jaxdissect.world.train_generator import WorldEncoder, vae_batches, vae_loss
+from jaxdissect.world.train_generator import WorldEncoder, scene_batches, vae_loss
 from jaxdissect.world.train_segmenter import augment, head_targets, segmenter_loss
 from jaxdissect.world.training import fit
 
@@ -50,18 +53,79 @@ def test_generator_steps_reduce_the_loss(make_params):
         "generator": make_params(generator, jnp.zeros((1, 12))),
         "encoder": make_params(encoder, jnp.zeros((1, 16, 16, 3)), seed=1),
     }
-    batch = next(vae_batches(WorldConfig(size=16, seg_size=16), 5, 12))
+    batch = next(scene_batches(WorldConfig(size=16, seg_size=16), 5, 12))
     assert batch["image"].shape == (5, 16, 16, 3) and batch["noise"].shape == (5, 12)
     assert -1.0 <= batch["image"].min() and batch["image"].max() <= 1.0
     before, after = fit_twice(vae_loss(generator, encoder, 0.1), params, batch)
     assert after < 0.8 * before
 
 
-def test_vae_batches_are_reproducible():
+def test_scene_batches_are_reproducible_and_start_where_asked():
     config = WorldConfig(size=16, seg_size=16)
-    a, b = next(vae_batches(config, 3, 4)), next(vae_batches(config, 3, 4))
+    a, b = next(scene_batches(config, 3, 4)), next(scene_batches(config, 3, 4))
     np.testing.assert_array_equal(a["noise"], b["noise"])
     np.testing.assert_array_equal(a["image"], b["image"])
+    later = scene_batches(config, 3, 4, start=3)
+    expected = render_world(config, np.arange(3, 6))["image"].astype(np.float32) / 127.5 - 1.0
+    np.testing.assert_array_equal(next(later)["image"], expected)
+
+
+def _tiny_gan(make_params):
+    generator = ProgressiveGenerator(sizes=(12, 16, 8, 8))
+    discriminator = WorldDiscriminator(widths=(4, 8))
+    params = {
+        "generator": make_params(generator, jnp.zeros((1, 12))),
+        "discriminator": make_params(discriminator, jnp.zeros((2, 16, 16, 3)), seed=1),
+    }
+    batch = next(scene_batches(WorldConfig(size=16, seg_size=16), 6, 12))
+    return generator, discriminator, params, batch
+
+
+def test_gan_steps_teach_the_discriminator_to_tell_real_from_generated(make_params):
+    generator, discriminator, params, batch = _tiny_gan(make_params)
+    batch = next(with_r1_weights(iter([batch]), 0.1, 2))
+    assert batch["r1_weight"] == np.float32(0.2)
+    trained, _ = fit(gan_loss(generator, discriminator), params, itertools.repeat(batch), 15,
+                     1e-2, log=None)
+
+    def margin(p):
+        fake, _ = generator.apply({"params": p["generator"]}, batch["noise"])
+        score = discriminator.apply({"params": p["discriminator"]}, batch["image"])
+        return float(jnp.mean(score) - jnp.mean(
+            discriminator.apply({"params": p["discriminator"]}, fake)))
+
+    assert margin(trained) > margin(params) + 1.0, (margin(params), margin(trained))
+
+
+def test_lazy_r1_weights_come_every_kth_batch():
+    weights = [b["r1_weight"] for b in itertools.islice(
+        with_r1_weights(itertools.repeat({}), 0.5, 3), 7)]
+    np.testing.assert_allclose(weights, [1.5, 0, 0, 1.5, 0, 0, 1.5])
+
+
+def test_r1_penalty_is_half_the_weighted_squared_input_gradient(make_params):
+    generator, discriminator, params, batch = _tiny_gan(make_params)
+    loss = gan_loss(generator, discriminator)
+    plain = loss(params, {**batch, "r1_weight": np.float32(0)})
+    penalised = loss(params, {**batch, "r1_weight": np.float32(2)})
+    grad = jax.grad(lambda x: jnp.sum(discriminator.apply(
+        {"params": params["discriminator"]}, x)))(batch["image"])
+    expected = 0.5 * 2 * jnp.mean(jnp.sum(jnp.square(grad), axis=(1, 2, 3)))
+    np.testing.assert_allclose(penalised - plain, expected, rtol=1e-4)
+
+
+def test_fit_keeps_a_moving_average_of_the_parameters():
+    target = jnp.array([10.0, 20.0, 30.0])  # far: the parameters rise at every step
+
+    def loss_fn(p, _):
+        return jnp.sum(jnp.square(p["w"] - target))
+
+    start = {"w": jnp.zeros(3)}
+    final, report = fit(loss_fn, start, itertools.repeat(None), 10, 0.1, log=None, average=0.9)
+    average, final = np.asarray(report.average["w"]), np.asarray(final["w"])
+    assert np.all(average < final) and np.all(average > 0.3 * final), (average, final)
+    _, no_average = fit(loss_fn, start, itertools.repeat(None), 2, 0.1, log=None)
+    assert no_average.average is None
 
 
 def test_head_targets_invert_the_head_tables():
