@@ -83,6 +83,12 @@ def _normalization(net: Net) -> Normalization | None:
     return None
 
 
+def studied_net(net: Net) -> StudiedModel:
+    """A ``Net`` in hand (from :func:`jaxdissect.wrap` or :func:`jaxdissect.load`) as a studied
+    model; its location in run records is its name."""
+    return StudiedModel(net, net.name, _normalization(net), "float32")
+
+
 def load_studied_model(spec: str | Path, dtype: str = "float32") -> StudiedModel:
     """The model of ``spec`` (a folder, ``world:NAME`` or ``python:MODULE:FUNCTION``, see
     :mod:`jaxdissect.wrapping.entry`) computing in ``dtype``."""
