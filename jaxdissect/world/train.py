@@ -1,6 +1,6 @@
 """Retrain the shipped world models: ``python -m jaxdissect.world.train MODEL``.
 
-``MODEL`` is ``classifier``, ``segmenter``, ``generator`` or ``all`` (in that order).
+``MODEL`` is ``classifier``, ``segmenter``, ``generator``, ``vit`` or ``all`` (in that order).
 
 Each model trains on freshly drawn world images for the steps in its settings (a few minutes
 on one CPU core) and is written to ``jaxdissect/assets/world/<name>/`` (or ``--out``) with its
@@ -26,6 +26,10 @@ def train_one(name: str, out: str | None, command: str) -> dict:
         from jaxdissect.world.train_segmenter import train_segmenter
 
         _, params, meta = train_segmenter()
+    elif name == "vit":
+        from jaxdissect.world.train_vit import train_vit
+
+        _, params, meta = train_vit()
     else:
         from jaxdissect.world.train_generator import train_generator
 
