@@ -25,5 +25,6 @@ def test_tutorial_runs_and_dissects(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "stage3/Conv_0" in out and "(16, 16, 48)" in out and "unit labels:" in out
-    assert re.search(r"0 house units removed: accuracy 0\.\d\d", out)
+    assert re.search(r"unchanged: accuracy \d\.\d\d, on forests \d\.\d\d", out)
+    assert re.search(r"6 tree units removed: accuracy \d\.\d\d, on forests \d\.\d\d", out)
     assert (tmp_path / "results" / "tutorial" / "latest" / "index.html").is_file()
