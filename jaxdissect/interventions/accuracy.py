@@ -82,11 +82,14 @@ def model_normalization(net: Net) -> Normalization:
                      "meta['normalization']); pass inputs=... to say how batches become inputs")
 
 
-def class_count(net: Net) -> int:
+def class_count(net: Net, image_shape: tuple[int, ...] | None = None) -> int:
     """The number of classes C of a classifier whose output is a (N, C) score array; any other
-    output (a map, a dict, none) is refused, since class experiments read it as scores."""
-    size = model_normalization(net).size
-    out, _ = jax.eval_shape(lambda x: net(x), jax.ShapeDtypeStruct((1, size, size, 3),
+    output (a map, a dict, none) is refused, since class experiments read it as scores.
+    ``image_shape`` (H, W, 3) defaults to the model's normalisation size."""
+    if image_shape is None:
+        size = model_normalization(net).size
+        image_shape = (size, size, 3)
+    out, _ = jax.eval_shape(lambda x: net(x), jax.ShapeDtypeStruct((1, *image_shape),
                                                                     jnp.float32))
     shape = getattr(out, "shape", None)
     if shape is None or len(shape) != 2:
