@@ -27,6 +27,10 @@ _EXPORTS = {
     "insert": "jaxdissect.models.edits",
     "stack_edits": "jaxdissect.models.edits",
     "arch_names": "jaxdissect.models.registry",
+    # any JAX model, unchanged
+    "wrap": "jaxdissect.wrapping",
+    "layers": "jaxdissect.wrapping",
+    "TokenGrid": "jaxdissect.wrapping.layout",
     # the dissection engine
     "dissect": "jaxdissect.dissection.driver",
     "dissect_arrays": "jaxdissect.dissection.arrays",

@@ -16,6 +16,7 @@ COMMANDS = (
     "demo",
     "dissect",
     "dissect_arrays",
+    "layers",
     "convert",
     "experiment",
     "report",

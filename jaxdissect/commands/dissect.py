@@ -54,8 +54,9 @@ def register(subparsers) -> None:
         "at the newest); re-running with the same settings reuses finished layers.",
     )
     parser.add_argument("--model", required=True,
-                        help="model folder from `jaxdissect convert`, or world:classifier / "
-                        "world:generator (the shipped world models)")
+                        help="model folder from `jaxdissect convert`, world:classifier / "
+                        "world:generator (the shipped world models), or python:MODULE:FUNCTION "
+                        "(a function returning jaxdissect.wrap(...))")
     parser.add_argument("--data", required=True,
                         help="probe data: folder:PATH, tfds:NAME[:SPLIT], broden:PATH, "
                         "world:N (classifiers) or latents:N (generators)")

@@ -21,8 +21,9 @@ NAMES = ("ablation", "removal", "insertion", "adversarial")
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True,
-                        help="model folder (jaxdissect convert), or world:classifier / "
-                        "world:generator")
+                        help="model folder (jaxdissect convert), world:classifier / "
+                        "world:generator, or python:MODULE:FUNCTION (returning "
+                        "jaxdissect.wrap(...))")
     parser.add_argument("--run", default=None,
                         help="the dissection run folder the experiment belongs to (e.g. "
                         "results/vgg16/latest): the result goes to RUN/experiments/ and the "

@@ -11,8 +11,9 @@ straight to fixed file names in ``cache_dir``, keeps them on :meth:`close`, and 
 reopened at a given number of batches with :meth:`ActivationCache.reopen`.
 
 Every batch must have the same keys, shapes and dtypes (fixed-size padded batches). Keys are
-``"/"``-separated paths such as ``"acts/conv5_3"``; :meth:`ActivationCache.__iter__` returns
-nested dicts again.
+``"/"``-separated paths such as ``"acts/conv5_3"`` (a ``"/"`` inside a name, as in the module
+path ``"backbone/block2"``, is escaped); :meth:`ActivationCache.__iter__` returns nested dicts
+again.
 """
 
 from __future__ import annotations
@@ -36,11 +37,19 @@ def _readable(nbytes: float) -> str:
     return f"{nbytes:.1f} {unit}"
 
 
+def _escape(key: str) -> str:
+    return str(key).replace("%", "%25").replace("/", "%2F")
+
+
+def _unescape(part: str) -> str:
+    return part.replace("%2F", "/").replace("%25", "%")
+
+
 def flatten(tree: dict, prefix: str = "") -> dict[str, np.ndarray]:
     """``{"acts": {"a": x}, "seg": s}`` -> ``{"acts/a": x, "seg": s}``."""
     flat = {}
     for key, value in tree.items():
-        name = f"{prefix}{key}"
+        name = f"{prefix}{_escape(key)}"
         if isinstance(value, dict):
             flat.update(flatten(value, f"{name}/"))
         else:
@@ -51,7 +60,7 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, np.ndarray]:
 def unflatten(flat: dict[str, np.ndarray]) -> dict:
     tree: dict = {}
     for name, value in flat.items():
-        *parents, leaf = name.split("/")
+        *parents, leaf = [_unescape(part) for part in name.split("/")]
         node = tree
         for parent in parents:
             node = node.setdefault(parent, {})

@@ -82,6 +82,25 @@ def model_normalization(net: Net) -> Normalization:
                      "meta['normalization']); pass inputs=... to say how batches become inputs")
 
 
+def class_count(net: Net, image_shape: tuple[int, ...] | None = None) -> int:
+    """The number of classes C of a classifier whose output is a (N, C) score array; any other
+    output (a map, a dict, none) is refused, since class experiments read it as scores.
+    ``image_shape`` (H, W, 3) defaults to the model's normalisation size."""
+    if image_shape is None:
+        size = model_normalization(net).size
+        image_shape = (size, size, 3)
+    out, _ = jax.eval_shape(lambda x: net(x), jax.ShapeDtypeStruct((1, *image_shape),
+                                                                    jnp.float32))
+    shape = getattr(out, "shape", None)
+    if shape is None or len(shape) != 2:
+        got = f"shape (N, {', '.join(map(str, shape[1:]))})" if shape is not None else (
+            type(out).__name__)
+        raise ValueError(f"{net.name} outputs {got}, not class scores (N, classes): classifier "
+                         "experiments (ablation, adversarial) need a classifier; wrap the "
+                         "method or function that returns the logits")
+    return int(shape[1])
+
+
 def image_inputs(normalization: Normalization) -> Inputs:
     """``batch["image"]`` uint8 (B, H, W, 3) -> normalised float32 model input."""
     return lambda batch: normalization(batch["image"])
@@ -132,7 +151,9 @@ def count_predictions(
     An all-False row is the unedited model. One pass over ``batches``; ``ceil(S / chunk_size)``
     compiled calls per batch.
     """
-    inputs = inputs or image_inputs(model_normalization(net))
+    if inputs is None:
+        class_count(net)
+        inputs = image_inputs(model_normalization(net))
     runner = EditRunner.create(net, devices)
     chunks = runner.chunks(ablation_edits(layer, unit_sets), chunk_size)
     prepare = jax.jit(inputs)

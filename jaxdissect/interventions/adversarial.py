@@ -26,7 +26,7 @@ import numpy as np
 import optax
 
 from jaxdissect import sharding
-from jaxdissect.interventions.accuracy import model_normalization
+from jaxdissect.interventions.accuracy import class_count, model_normalization
 from jaxdissect.interventions.runner import EditRunner
 from jaxdissect.models.base import Net, Normalization
 
@@ -119,6 +119,7 @@ def carlini_wagner(net: Net, images: np.ndarray, targets: np.ndarray,
     if settings.search_steps < 1 or settings.steps < 1:
         raise ValueError("steps and search_steps must be at least 1")
     normalization = normalization or model_normalization(net)
+    class_count(net, images.shape[1:])
     runner = EditRunner.create(net, devices)
     n = len(images)
     c = np.full(n, settings.c, np.float32)

@@ -22,7 +22,7 @@ from jaxdissect.checkpoint import read_meta
 from jaxdissect.data.batching import batches
 from jaxdissect.dissection.results import load_result
 from jaxdissect.interventions import ablation, adversarial, generator, insertion
-from jaxdissect.interventions.accuracy import model_normalization
+from jaxdissect.interventions.accuracy import class_count, model_normalization
 from jaxdissect.interventions.units import concept_number, concept_units, units_by_iou
 from jaxdissect.models.base import Net
 from jaxdissect.models.segmenter.segment import Segmenter
@@ -72,13 +72,6 @@ def class_numbers(classes: Sequence[str | int], names: Sequence[str]) -> list[in
     return out
 
 
-def _num_classes(net: Net) -> int:
-    size = model_normalization(net).size
-    out, _ = jax.eval_shape(lambda x: net(x), jax.ShapeDtypeStruct((1, size, size, 3),
-                                                                    jnp.float32))
-    return int(out.shape[-1])
-
-
 def _classifier_batches(data, net: Net, options: dict | None, batch_size: int):
     """(batches, source or None) for a data spec string, or batches given as they are."""
     if isinstance(data, str):
@@ -107,7 +100,7 @@ def ablation_experiment(model: str | Net, layer: str, data, classes: Sequence[st
     eval_options = data_options if eval_data_options is None else eval_data_options
     test, test_source = (train, train_source) if eval_data is None else _classifier_batches(
         eval_data, net, eval_options, batch_size)
-    names = class_names_of(test_source, _num_classes(net), net)
+    names = class_names_of(test_source, class_count(net), net)
     if class_names_of(train_source, len(names), net) != names:
         raise ValueError(f"{data} and {eval_data} name their classes differently")
     chosen = class_numbers(classes, names)
@@ -313,7 +306,7 @@ def adversarial_experiment(model: str | Net, layer: str, data: str, source: str 
     ``layer`` whose peak activation changes most (labelled from ``dissection`` if given)."""
     net = _net(model)
     images_source = classifier_source(data, net, data_options)
-    names = class_names_of(images_source, _num_classes(net), net)
+    names = class_names_of(images_source, class_count(net), net)
     src, dst = class_numbers([source, target], names)
     originals = _class_images(images_source, src, images, batch_size)
     attack = adversarial.carlini_wagner(net, originals, np.full(len(originals), dst),

@@ -59,6 +59,21 @@ class Net:
     def layer_names(self) -> list[str]:
         return list(self.module.LAYERS)
 
+    @property
+    def name(self) -> str:
+        """The model's name in messages: ``meta["name"]``, else the module's class."""
+        return str((self.meta or {}).get("name") or type(self.module).__name__)
+
+    def check_layers(self, names: Sequence[str], label: str | None = None, *,
+                     edits: bool = False, maps_only: bool = False) -> None:
+        """Raise a ValueError for names that are not layers of this model (``edits``: layers
+        that cannot be edited; ``maps_only``: names that are no map, as a dissection needs)."""
+        check = getattr(self.module, "check_names", None)
+        if check is not None:
+            check(tuple(names), label or self.name, edits=edits, maps_only=maps_only)
+        else:
+            check_layers(names, self.layer_names, label or self.name)
+
     def _fn(self, layers: tuple[str, ...], edit_layers: tuple[str, ...], vmapped: bool):
         key = (layers, edit_layers, vmapped)
         if key not in self._cache:
@@ -74,17 +89,17 @@ class Net:
 
     def __call__(self, x: jax.Array, layers: Sequence[str] = (), edits: Edits | None = None):
         layers = tuple(layers)
-        check_layers(layers, self.layer_names, type(self.module).__name__)
+        self.check_layers(layers)
         edits = dict(edits or {})
-        check_layers(tuple(edits), self.layer_names, type(self.module).__name__)
+        self.check_layers(tuple(edits), edits=True)
         return self._fn(layers, tuple(sorted(edits)), False)(self.params, x, edits)
 
     def apply_edits(self, x: jax.Array, edits: Mapping[str, UnitEdit], layers: Sequence[str] = ()):
         """Evaluate many edits in one compiled call: every leaf of ``edits`` has a leading axis E
         (see ``stack_edits``); returns outputs and activations with a leading axis E."""
         layers = tuple(layers)
-        check_layers(layers, self.layer_names, type(self.module).__name__)
-        check_layers(tuple(edits), self.layer_names, type(self.module).__name__)
+        self.check_layers(layers)
+        self.check_layers(tuple(edits), edits=True)
         return self._fn(layers, tuple(sorted(edits)), True)(self.params, x, dict(edits))
 
     def layer_shapes(self, batch_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:

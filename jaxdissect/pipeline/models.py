@@ -23,7 +23,9 @@ import jax.numpy as jnp
 
 from jaxdissect.checkpoint import load
 from jaxdissect.dissection.runkey import model_identity
-from jaxdissect.models.base import Net, Normalization, check_layers
+from jaxdissect.models.base import Net, Normalization
+from jaxdissect.wrapping.entry import PREFIX as ENTRY_PREFIX
+from jaxdissect.wrapping.entry import load_entry
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
@@ -43,7 +45,7 @@ class StudiedModel:
 
     @property
     def name(self) -> str:
-        return type(self.net.module).__name__
+        return self.net.name
 
     @property
     def latent_dim(self) -> int:
@@ -68,7 +70,7 @@ class StudiedModel:
         return int(images.shape[1])
 
     def check_layers(self, layers: Sequence[str]) -> None:
-        check_layers(layers, self.net.layer_names, f"{self.name} ({self.location})")
+        self.net.check_layers(layers, f"{self.name} ({self.location})", maps_only=True)
 
     def identity(self) -> dict:
         return model_identity(dict(self.net.meta), self.net.params, self.dtype)
@@ -81,19 +83,33 @@ def _normalization(net: Net) -> Normalization | None:
     return None
 
 
+def studied_net(net: Net) -> StudiedModel:
+    """A ``Net`` in hand (from :func:`jaxdissect.wrap` or :func:`jaxdissect.load`) as a studied
+    model; its location in run records is its name."""
+    return StudiedModel(net, net.name, _normalization(net), "float32")
+
+
 def load_studied_model(spec: str | Path, dtype: str = "float32") -> StudiedModel:
-    """The model of ``spec`` (a folder, or ``world:NAME``) computing in ``dtype``."""
+    """The model of ``spec`` (a folder, ``world:NAME`` or ``python:MODULE:FUNCTION``, see
+    :mod:`jaxdissect.wrapping.entry`) computing in ``dtype``."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype={dtype!r}: choose one of {', '.join(DTYPES)}")
     spec = str(spec)
-    if spec.startswith("world:"):
+    if spec.startswith(ENTRY_PREFIX):
+        if dtype != "float32":
+            raise ValueError(f"{spec}: --dtype applies to model folders; a python: model "
+                             "computes in the dtype its own code sets")
+        net = load_entry(spec)
+    elif spec.startswith("world:"):
         from jaxdissect.world.assets import load_world_model
 
         net = load_world_model(spec.partition(":")[2], dtype=DTYPES[dtype])
     else:
         if not Path(spec).is_dir():
             raise FileNotFoundError(f"model folder {spec} not found; give a folder written by "
-                                    "`jaxdissect convert`, or world:classifier / world:generator")
+                                    "`jaxdissect convert`, world:classifier / world:generator, "
+                                    "or python:MODULE:FUNCTION (a function returning "
+                                    "jaxdissect.wrap(...))")
         net = load(spec, dtype=DTYPES[dtype])
     return StudiedModel(net, spec, _normalization(net), dtype)
 

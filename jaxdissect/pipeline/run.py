@@ -34,8 +34,14 @@ from jaxdissect.dissection.driver import DEFAULT_MEMORY_BOUND, dissect, layer_fo
 from jaxdissect.dissection.presets import DissectConfig, get_config
 from jaxdissect.dissection.results import LayerResult
 from jaxdissect.dissection.runkey import RunIdentity, finished_layers, open_run_folder
+from jaxdissect.models.base import Net
 from jaxdissect.pipeline.labels import Labeller, open_labeller
-from jaxdissect.pipeline.models import StudiedModel, load_studied_model, rgb_and_acts
+from jaxdissect.pipeline.models import (
+    StudiedModel,
+    load_studied_model,
+    rgb_and_acts,
+    studied_net,
+)
 from jaxdissect.pipeline.probe import open_probe_data, source_identity
 from jaxdissect.pipeline.strips import render_strips, strip_layers
 from jaxdissect.report.build import build_report
@@ -127,6 +133,8 @@ def plan_dissection(model, data, *, layers=None, preset="pnas2020", segmenter="d
                     color_none_concept=False) -> DissectionPlan:
     """Every check of :func:`dissect_model` that needs no compute; see its arguments."""
     config = get_config(preset, quantile=quantile, miniou=miniou, topk=topk)
+    if isinstance(model, Net):
+        model = studied_net(model)
     studied = model if isinstance(model, StudiedModel) else load_studied_model(model, dtype)
     layers = list(dict.fromkeys(layers or [studied.default_layer]))
     studied.check_layers(layers)
@@ -148,7 +156,7 @@ def plan_dissection(model, data, *, layers=None, preset="pnas2020", segmenter="d
 
 
 def dissect_model(
-    model: str | Path | StudiedModel,
+    model: str | Path | StudiedModel | Net,
     data: str,
     out: str | Path,
     *,
@@ -174,7 +182,8 @@ def dissect_model(
     log: Callable[[str], None] | None = None,
 ) -> ModelDissection:
     """Dissect ``layers`` (default: the model's default layer) of ``model`` (a model folder,
-    ``world:NAME`` or a :class:`StudiedModel`) on the probe data ``data`` (a spec, see
+    ``world:NAME``, ``python:MODULE:FUNCTION``, a ``Net`` such as :func:`jaxdissect.wrap`
+    returns, or a :class:`StudiedModel`) on the probe data ``data`` (a spec, see
     :mod:`.probe`) with concept labels from ``segmenter`` (``data``, ``world`` or a converted
     segmenter folder, see :mod:`.labels`). ``color_none_concept`` (with ``colornet``) makes the
     colour model's "none" a concept, as the reference does.

@@ -4,8 +4,9 @@
 orbax checkpoint, and ``meta.json`` with the architecture, sizes, training command and settings,
 and the held-out accuracy), in the same layout ``jaxdissect.checkpoint.load`` reads.
 Names: ``classifier`` (:class:`~jaxdissect.world.models.WorldVGG`), ``segmenter``
-(:class:`~jaxdissect.world.models.WorldSegmenter`) and ``generator`` (a
-:class:`~jaxdissect.models.proggan.ProgressiveGenerator`).
+(:class:`~jaxdissect.world.models.WorldSegmenter`), ``generator`` (a
+:class:`~jaxdissect.models.proggan.ProgressiveGenerator`) and ``vit``
+(:class:`~jaxdissect.world.vit.WorldViT`, plain Flax code read through ``jaxdissect.wrap``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from jaxdissect.models.base import Net
 from jaxdissect.models.registry import get_arch
 
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "world"
-WORLD_MODELS = ("classifier", "segmenter", "generator")
+WORLD_MODELS = ("classifier", "segmenter", "generator", "vit")
 
 
 def asset_path(name: str, root: str | Path | None = None) -> Path:
@@ -34,6 +35,7 @@ def asset_path(name: str, root: str | Path | None = None) -> Path:
 def save_world_model(name: str, params: Any, meta: dict, root: str | Path | None = None) -> Path:
     """Write a trained world model (replacing an older one); adds normalization and version."""
     import jaxdissect.world.models  # noqa: F401 (registers the world architectures)
+    import jaxdissect.world.vit  # noqa: F401
 
     spec = get_arch(meta["arch"])
     norm = spec.normalization(meta["sizes"])
@@ -55,6 +57,7 @@ def load_world_model(name: str, root: str | Path | None = None, dtype: Any = jnp
     ``net.meta`` holds the training settings and the held-out accuracy.
     """
     import jaxdissect.world.models  # noqa: F401 (registers the world architectures)
+    import jaxdissect.world.vit  # noqa: F401
 
     path = asset_path(name, root)
     if not path.is_dir():

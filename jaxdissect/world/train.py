@@ -1,6 +1,6 @@
 """Retrain the shipped world models: ``python -m jaxdissect.world.train MODEL``.
 
-``MODEL`` is ``classifier``, ``segmenter``, ``generator`` or ``all`` (in that order);
+``MODEL`` is ``classifier``, ``segmenter``, ``generator``, ``vit`` or ``all`` (in that order);
 ``--gan-steps N`` adds an adversarial stage to the generator's training (``train_generator``).
 
 Each model trains on freshly drawn world images for the steps in its settings (a few minutes
@@ -28,6 +28,10 @@ def train_one(name: str, out: str | None, command: str, gan_steps: int = 0) -> d
         from jaxdissect.world.train_segmenter import train_segmenter
 
         _, params, meta = train_segmenter()
+    elif name == "vit":
+        from jaxdissect.world.train_vit import train_vit
+
+        _, params, meta = train_vit()
     else:
         from jaxdissect.world.train_generator import GeneratorSettings, train_generator
 

@@ -34,19 +34,26 @@ def classifier_inputs(images_uint8) -> jax.Array:
     return WORLD_NORMALIZATION(images_uint8)
 
 
-def classifier_loss(module: WorldVGG) -> Callable:
+def class_logits(module, params, x: jax.Array) -> jax.Array:
+    """Logits of a world classifier: the first output of the package's models (which return
+    ``(logits, acts)``), the whole output of a plain Flax module (the world ViT)."""
+    out = module.apply({"params": params}, x)
+    return out[0] if isinstance(out, tuple) else out
+
+
+def classifier_loss(module) -> Callable:
     def loss_fn(params, batch):
-        logits, _ = module.apply({"params": params}, classifier_inputs(batch["image"]))
+        logits = class_logits(module, params, classifier_inputs(batch["image"]))
         return optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]).mean()
 
     return loss_fn
 
 
-def classifier_accuracy(module: WorldVGG, params, images: np.ndarray, labels: np.ndarray,
+def classifier_accuracy(module, params, images: np.ndarray, labels: np.ndarray,
                         batch_size: int = 250) -> float:
     """Top-1 accuracy of ``module`` on uint8 images (N, 64, 64, 3) with labels (N,)."""
-    predict = jax.jit(lambda p, x: jnp.argmax(module.apply({"params": p},
-                                                           classifier_inputs(x))[0], -1))
+    predict = jax.jit(lambda p, x: jnp.argmax(class_logits(module, p, classifier_inputs(x)),
+                                              -1))
     hits = 0
     for start in range(0, len(images), batch_size):
         pred = predict(params, images[start:start + batch_size])
@@ -54,10 +61,9 @@ def classifier_accuracy(module: WorldVGG, params, images: np.ndarray, labels: np
     return hits / len(images)
 
 
-def train_classifier(settings: ClassifierSettings = ClassifierSettings(),
-                     log: Callable[[str], None] | None = print):
-    """Train and evaluate; returns ``(module, params, meta)`` with ``meta`` JSON-able."""
-    module = WorldVGG()
+def fit_classifier(module, settings: ClassifierSettings, log: Callable[[str], None] | None):
+    """Train any world scene classifier ``module`` (logits or ``(logits, acts)`` out) on fresh
+    world images and measure it on held-out ones: ``(params, FitReport, evaluation entry)``."""
     config = WorldConfig(seed=TRAIN_SEED)
     x0 = jnp.zeros((1, config.size, config.size, 3), jnp.float32)
     params = module.init(jax.random.PRNGKey(settings.init_seed), x0)["params"]
@@ -68,6 +74,15 @@ def train_classifier(settings: ClassifierSettings = ClassifierSettings(),
     accuracy = classifier_accuracy(module, params, held_out["image"], held_out["label"])
     if log:
         log(f"held-out accuracy {accuracy:.4f} on {settings.eval_images} images")
+    evaluation = {"seed": HELD_OUT_SEED, "images": settings.eval_images, "accuracy": accuracy}
+    return params, report, evaluation
+
+
+def train_classifier(settings: ClassifierSettings = ClassifierSettings(),
+                     log: Callable[[str], None] | None = print):
+    """Train and evaluate; returns ``(module, params, meta)`` with ``meta`` JSON-able."""
+    module = WorldVGG()
+    params, report, evaluation = fit_classifier(module, settings, log)
     meta = {
         "arch": "world_vgg",
         "sizes": {"num_classes": module.num_classes, "widths": list(module.widths),
@@ -76,7 +91,6 @@ def train_classifier(settings: ClassifierSettings = ClassifierSettings(),
         "default_layer": "conv4_2",
         "layers": list(module.LAYERS),
         "training": report.record(settings),
-        "evaluation": {"seed": HELD_OUT_SEED, "images": settings.eval_images,
-                       "accuracy": accuracy},
+        "evaluation": evaluation,
     }
     return module, params, meta

@@ -10,7 +10,9 @@ dissections are the expensive part, so each is computed once per session and sha
 * ``classifier_segmented``: ``conv4_2`` on the same images, labelled by the shipped world
   segmenter instead;
 * ``generator_dissection``: the world generator's ``layer4`` (8x8x64) on ``PROBE_LATENTS``
-  latents of ``PROBE_SEED``, the world segmenter labelling the generated images.
+  latents of ``PROBE_SEED``, the world segmenter labelling the generated images;
+* ``vit_exact``: the world ViT's last two blocks (``block3``, ``block4``: 8x8 patch tokens of
+  64 units, class token apart) on the classifier's probe images, exact segmentations.
 
 Seeds and sizes: ``science_settings``.
 """
@@ -57,3 +59,15 @@ def generator_dissection(world_generator, tmp_path_factory):
     """The LayerResult of the generator's layer4, world segmenter in the loop."""
     return _dissect(world_generator, f"latents:{PROBE_LATENTS}",
                     tmp_path_factory.mktemp("generator"), ("layer4",), "world")["layer4"]
+
+
+@pytest.fixture(scope="session")
+def world_vit():
+    return load_studied_model("world:vit")
+
+
+@pytest.fixture(scope="session")
+def vit_exact(world_vit, tmp_path_factory):
+    """{layer: LayerResult} for the ViT's block3 and block4, exact world segmentations."""
+    return _dissect(world_vit, f"world:{PROBE_IMAGES}", tmp_path_factory.mktemp("vit-exact"),
+                    ("block3", "block4"), "data")

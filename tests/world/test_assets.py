@@ -29,7 +29,7 @@ def segmenter():
 
 def test_shipped_models_are_small_and_documented():
     total = sum(p.stat().st_size for p in ASSET_DIR.rglob("*") if p.is_file())
-    assert total < 4 * 2**20, f"world assets take {total} bytes"
+    assert total < 5 * 2**20, f"world assets take {total} bytes"
     for name in WORLD_MODELS:
         meta = checkpoint.read_meta(asset_path(name))
         assert meta["training"]["command"] == f"python -m jaxdissect.world.train {name}"
@@ -42,6 +42,16 @@ def test_shipped_classifier_reaches_its_stated_accuracy(held_out):
     accuracy = classifier_accuracy(net.module, net.params, held_out["image"], held_out["label"])
     assert accuracy >= stated - 0.04, (accuracy, stated)
     assert accuracy > 0.85
+
+
+def test_shipped_vit_reaches_its_stated_accuracy(held_out):
+    net = load_world_model("vit")
+    stated = net.meta["evaluation"]["accuracy"]
+    accuracy = classifier_accuracy(net.module, net.params, held_out["image"], held_out["label"])
+    assert accuracy >= stated - 0.04, (accuracy, stated)
+    assert accuracy > 0.8
+    _, acts = net(np.zeros((2, 64, 64, 3), np.float32), layers=["block4", "block4#prefix"])
+    assert acts["block4"].shape == (2, 8, 8, 64) and acts["block4#prefix"].shape == (2, 1, 64)
 
 
 def test_shipped_segmenter_reaches_its_stated_pixel_accuracy(held_out, segmenter):
