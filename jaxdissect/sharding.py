@@ -13,10 +13,15 @@ Multi-host runs: start one process per host, call ``jax.distributed.initialize(.
 before anything else touches jax, and feed every host's *local* part of a batch to
 :func:`shard_batch`; it assembles the global array with
 ``jax.make_array_from_process_local_data``. See the README section "Multi-host runs".
+
+Loops that dispatch jitted steps over the mesh go through a :class:`StepWindow`, which keeps
+the host at most :data:`STEPS_AHEAD` steps ahead of the devices (see its docstring for why:
+without it, XLA:CPU deadlocks on its own collectives).
 """
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +30,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 DATA_AXIS = "data"
+
+STEPS_AHEAD = 2
 
 Devices = None | int | Sequence[jax.Device]
 
@@ -117,3 +124,45 @@ def to_host(tree: Any) -> Any:
         return np.asarray(x)
 
     return jax.tree.map(fetch, tree)
+
+
+class StepWindow:
+    """Keeps the host at most ``depth`` jitted steps ahead of the devices.
+
+    ``window.add(outputs)`` after each dispatched step; once more than ``depth`` steps are
+    pending it waits for the oldest one (one of its output arrays, all of whose shards are
+    written when every device has run its part of that step). Steps still overlap with the
+    host work of the next ones (reading the cache, placing the batch).
+
+    Why it is needed: on XLA:CPU a program that spans several devices (one with a ``psum``,
+    or one where XLA inserts an all-reduce) is launched by one task per device on the CPU
+    client's thread pool, which holds ``max(cores, devices)`` threads, exactly enough to run
+    one collective program on every device at once. Each device admits 32 programs in flight;
+    the task that launches a 33rd blocks its pool thread until one finishes. A loop that
+    dispatches steps without ever waiting (the threshold and intersection passes read their
+    input from the host cache, so nothing stops them) runs that far ahead within about 40
+    batches whenever a step takes longer on the devices than on the host. Then a blocked
+    launch task holds one of the threads the oldest program needs: all but one of its
+    devices reach the all-reduce, the last cannot get a thread, and XLA aborts after 40 s
+    ("Expected 2 threads to join the rendezvous, but only 1 of them arrived"). With at most
+    ``depth + 1`` programs of a loop in flight, far below 32, no launch ever blocks.
+    """
+
+    def __init__(self, depth: int = STEPS_AHEAD):
+        if depth < 0:
+            raise ValueError(f"depth={depth}: must be >= 0")
+        self.depth = depth
+        self._pending: collections.deque = collections.deque()
+
+    def add(self, outputs: Any) -> None:
+        """Record one dispatched step by its outputs (any pytree holding a jax.Array)."""
+        arrays = [x for x in jax.tree.leaves(outputs) if isinstance(x, jax.Array)]
+        if arrays:  # the smallest output is enough to wait on, and cheap to keep alive
+            self._pending.append(min(arrays, key=lambda x: x.size))
+        while len(self._pending) > self.depth:
+            self._pending.popleft().block_until_ready()
+
+    def drain(self) -> None:
+        """Wait for every recorded step."""
+        while self._pending:
+            self._pending.popleft().block_until_ready()

@@ -14,6 +14,21 @@ them up, and the sums go into the wide counters. Integer sums are exact in any o
 results are bit-identical for any device count and batch size. Host batches are placed with
 :func:`jaxdissect.sharding.shard_batch`, so on several hosts each process feeds its own rows.
 
+**Why the passes cannot deadlock.** Every step is one XLA program over all devices with an
+all-reduce (the ``psum``), and XLA:CPU runs such a program only if each device's part gets a
+thread of the CPU client's pool, which is just big enough for one program at a time. The
+threshold and intersection passes read their batches from the host cache, so nothing made
+the host wait: it used to dispatch hundreds of steps ahead of the devices, until launching
+one more blocked a pool thread (each device admits 32 programs in flight) and the oldest
+program's all-reduce waited forever for its last device; XLA then aborted after 40 s
+("only 1 of 2 arrived"). Every loop here now records its steps in a
+:class:`jaxdissect.sharding.StepWindow`, which waits for the step dispatched two before, so
+at most three programs of a pass are in flight and a launch never blocks; pass 0 waits for
+the previous batch's outputs anyway (it checks them). No host thread other than the caller's
+dispatches device work (the data pipeline's threads only decode into numpy), so the order
+of collectives is the order of dispatch. ``tests/dissection/test_long_runs.py`` runs
+hundreds of batches on 2 and 8 devices, enough to hang before this.
+
 The steps are module-level jitted functions of a hashable :class:`StepPlan`, so dissections
 with the same layers, shapes, settings and mesh reuse their compiled code.
 
@@ -281,10 +296,12 @@ class LayerStatistics:
                 break
             placed = sharding.replicate(self.mesh, {l: states[l] for l in active})
             self.progress.start(f"threshold pass {p + 1}", total)
+            window = sharding.StepWindow()
             for batch in source():
                 device = self._place(batch, ("acts", "mask"))
                 acts = {l: device["acts"][l] for l in active}
                 placed = _quantile_step(self.plan, active, placed, acts, device["mask"])
+                window.add(placed)
                 self.progress.advance(self._images(batch))
             states.update(sharding.to_host(placed))
             self.progress.end()
@@ -301,10 +318,12 @@ class LayerStatistics:
         placed_thresholds = sharding.replicate(
             self.mesh, {l: np.asarray(thresholds[l], np.float32) for l in self.layers})
         self.progress.start("intersection pass", total)
+        window = sharding.StepWindow()
         for batch in source():
             device = self._place(batch, ("acts", "seg", "mask"))
             states = _counts_step(self.plan, num_concepts, categories, states, device["acts"],
                                   device["seg"], device["mask"], placed_thresholds)
+            window.add(states)
             self.progress.advance(self._images(batch))
         self.progress.end()
         states = sharding.to_host(states)
