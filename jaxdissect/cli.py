@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         msg = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"jaxdissect {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:
+        # Ctrl-C: one line (a resumable run says what it saved), the shell's exit code 130.
+        print(f"jaxdissect {args.command}: {err.args[0] if err.args else 'interrupted'}",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

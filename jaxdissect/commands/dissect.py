@@ -98,6 +98,10 @@ def register(subparsers) -> None:
                         help="use only the first N images or latents (default: all)")
     parser.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                         help="data source option, e.g. resize=256 or seed=2 (repeatable)")
+    parser.add_argument("--checkpoint-every", default="5m", metavar="N|DURATION",
+                        help="checkpoint pass 0 every N images or every DURATION (30s, 5m, 1h) "
+                        "so that the same command resumes an interrupted run (default: 5m); "
+                        "the activation cache then lives on disk in OUT/<key>/.resume/")
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
     parser.add_argument("--force", action="store_true",
                         help="recompute layers already finished with the same settings")
@@ -115,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         miniou=args.miniou, topk=args.topk, batch_size=args.batch_size, devices=args.devices,
         dtype=args.dtype, cache_dir=args.cache_dir, limit=args.limit,
         data_options=parse_data_options(args.data_option), progress=not args.no_progress,
-        force=args.force, log=print)
+        force=args.force, log=print, checkpoint_every=args.checkpoint_every)
     print(summary_text(done.results, str(done.report), done.reused))
     print(f"results in {done.folder} ({done.seconds:.1f} s)")
     return 0

@@ -10,10 +10,16 @@
 3. IoU, labels and per-layer results, each written to ``out_dir/<layer>/`` atomically as soon
    as it is final.
 
-Resuming: with ``out_dir``, layers whose folder already holds a result made with the same
-settings are loaded instead of recomputed (if every layer is done, ``fn`` never runs); a folder
-made with other settings is an error unless ``force=True``. Give a fresh ``out_dir`` when the
-data changes: the data set itself is not fingerprinted.
+Reusing finished layers: with ``out_dir``, layers whose folder already holds a result made
+with the same settings are loaded instead of recomputed (if every layer is done, ``fn`` never
+runs); a folder made with other settings is an error unless ``force=True``. Give a fresh
+``out_dir`` when the data changes: the data set itself is not fingerprinted.
+
+Resuming an interrupted run: with ``resume_dir`` pass 0 is checkpointed and later passes
+keep their states (see :mod:`jaxdissect.dissection.resume`); calling ``dissect`` again with
+the same arguments continues from the last checkpoint of pass 0, or after the last finished
+pass, with bit-identical results. Ctrl-C then saves a checkpoint and raises
+:class:`~jaxdissect.dissection.resume.Interrupted`.
 
 Multi-host: every process calls ``dissect`` with its own rows of each global batch (all
 processes the same number of batches); only process 0 writes files, and ``out_dir`` must be a
@@ -22,7 +28,8 @@ folder every process sees (a shared file system) for resuming to work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import jax
@@ -41,6 +48,7 @@ from jaxdissect.dissection.results import (
     load_result,
     save_result,
 )
+from jaxdissect.dissection.resume import Interrupted, InterruptLatch, ResumeFolder, kill_point
 
 DEFAULT_MEMORY_BOUND = 4 * 2**30
 
@@ -104,6 +112,9 @@ def dissect(
     force: bool = False,
     resume_dir: str | Path | None = None,
     checkpoint_every: int = 50,
+    checkpoint_seconds: float | None = None,
+    total_images: int | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> dict[str, LayerResult]:
     """Dissect ``layers`` of the model inside ``fn``; returns layer -> :class:`LayerResult`.
 
@@ -120,9 +131,13 @@ def dissect(
     cache_dir, memory_bound_bytes: the activation cache stays in memory up to the bound and
         spills to ``cache_dir`` beyond it (an error without ``cache_dir``).
     out_dir: write each layer's result to ``out_dir/<layer>/`` (and resume from it).
-    resume_dir: make pass 0 resumable (single process): the cache goes to disk there and the
-        states are checkpointed every ``checkpoint_every`` batches; see
+    resume_dir: make the run resumable (single process): the cache goes to disk there, the
+        states of pass 0 are checkpointed every ``checkpoint_every`` batches and every
+        ``checkpoint_seconds`` seconds (when given), those of later passes after each pass; see
         :mod:`jaxdissect.dissection.resume`. Emptied once the results are complete.
+    total_images: the number of valid images, when known (for the progress display).
+    log: receives one-line notes (where a resumed run continues); default: the progress
+        display's stream.
     """
     config = config or DissectConfig()
     layers = list(dict.fromkeys(layers))
@@ -133,28 +148,59 @@ def dissect(
     todo = [l for l in layers if l not in finished]
     if todo:
         mesh = mesh if mesh is not None else sharding.make_mesh(devices)
-        first = FirstPass(fn, todo, config, mesh, Progress(progress), seg_size=seg_size,
-                          vocabulary=vocabulary, memory_bound_bytes=memory_bound_bytes,
-                          cache_dir=cache_dir, resume_dir=resume_dir,
-                          checkpoint_every=checkpoint_every)
-        try:
-            num_batches = len(batches) if hasattr(batches, "__len__") else None
-            stats = first.run(batches, num_batches)
-            if vocabulary is None:
-                vocabulary = ConceptVocabulary.numbered(max(first.label_range[1], 1) + 1)
-            source = lambda: iter(first.cache)
-            finished.update(_finish(stats, source, config, vocabulary, out_dir))
-        finally:
-            first.cache.close()
+        shown = Progress(progress)
+        say = log or shown.note
+        with InterruptLatch() if resume_dir is not None else nullcontext() as latch:
+            first = FirstPass(fn, todo, config, mesh, shown, seg_size=seg_size,
+                              vocabulary=vocabulary, memory_bound_bytes=memory_bound_bytes,
+                              cache_dir=cache_dir, resume_dir=resume_dir,
+                              checkpoint_every=checkpoint_every,
+                              checkpoint_seconds=checkpoint_seconds, latch=latch, say=say)
+            try:
+                num_batches = len(batches) if hasattr(batches, "__len__") else None
+                stats = first.run(batches, num_batches, total_images)
+                if vocabulary is None:
+                    vocabulary = ConceptVocabulary.numbered(max(first.label_range[1], 1) + 1)
+                source = lambda: iter(first.cache)
+                if first.resume is not None:
+                    source = _watched(source, latch, first.resume)
+                finished.update(_finish(stats, source, config, vocabulary, out_dir,
+                                        first.resume, say))
+            finally:
+                first.cache.close()
         if first.resume is not None:
             first.resume.discard()
     return {l: finished[l] for l in layers}
 
 
-def _finish(stats: LayerStatistics, source, config, vocabulary, out_dir) -> dict:
-    """Passes after pass 0, then results (written to ``out_dir`` when given)."""
+def _watched(source, latch: InterruptLatch, resume: ResumeFolder):
+    """``source`` for the later passes of a resumable run: Ctrl-C stops it between batches
+    (the last finished pass is saved)."""
+    def batches():
+        for batch in source():
+            kill_point("later-batch")
+            if latch.requested:
+                raise Interrupted(
+                    "interrupted after pass 0; the states of the last finished pass are saved: "
+                    "run the same command again to resume")
+            yield batch
+
+    return batches
+
+
+def _finish(stats: LayerStatistics, source, config, vocabulary, out_dir,
+            resume: ResumeFolder | None = None, say=None) -> dict:
+    """Passes after pass 0, then results (written to ``out_dir`` when given). With ``resume``
+    the quantile states are kept after each pass, and taken up after the last one kept."""
     histograms = stats.value_histograms()
-    thresholds = stats.quantile_passes(source, stats.num_images)
+    start = resume.later() if resume is not None else None
+    if start is not None and say is not None:
+        say(f"pass 0 and threshold pass {start[0]} finished earlier ({stats.num_images:,} "
+            f"images); resuming after threshold pass {start[0]}")
+    elif resume is not None and say is not None and resume.restored_finished:
+        say(f"pass 0 finished earlier ({stats.num_images:,} images); resuming after it")
+    thresholds = stats.quantile_passes(source, stats.num_images, start=start,
+                                       checkpoint=None if resume is None else resume.save_later)
     category_of = vocabulary.category_of if config.iou_rule == "per_category" else None
     counts = stats.count(source, thresholds, vocabulary.num_concepts, category_of,
                          stats.num_images)

@@ -265,7 +265,7 @@ class LayerStatistics:
 
     def first_pass(self, source: Source, total: int | None) -> None:
         """Pass 0 from already computed activations (no model to run)."""
-        self.progress.start("pass 1", total)
+        self.progress.start("pass 0", total)
         pending = None
         for position, batch in enumerate(source()):
             device = self._place(batch, ("acts", "mask", "index"))
@@ -286,16 +286,21 @@ class LayerStatistics:
     def _place(self, batch: dict, keys: tuple[str, ...]) -> dict:
         return sharding.shard_batch(self.mesh, {k: batch[k] for k in keys})
 
-    def quantile_passes(self, source: Source, total: int | None) -> dict[str, np.ndarray]:
-        """Finish the radix selection (pass 0 done) over ``source``; thresholds float32 (U,)."""
-        states = sharding.to_host(self.states["quantile"])
-        for p in range(1, max(q.num_passes for q in self.quantile.values()) + 1):
+    def quantile_passes(self, source: Source, total: int | None, start=None,
+                        checkpoint=None) -> dict[str, np.ndarray]:
+        """Finish the radix selection (pass 0 done) over ``source``; thresholds float32 (U,).
+
+        ``checkpoint(p, states)`` (optional) receives the host states after each pass ``p``;
+        ``start=(p, states)`` continues after pass ``p`` from such states (a resumed run)."""
+        done, states = start if start is not None else (0, sharding.to_host(
+            self.states["quantile"]))
+        for p in range(done + 1, max(q.num_passes for q in self.quantile.values()) + 1):
             states = {l: self.quantile[l].next_pass(states[l]) for l in self.layers}
             active = tuple(l for l in self.layers if not self.quantile[l].done(states[l]))
             if not active:
                 break
             placed = sharding.replicate(self.mesh, {l: states[l] for l in active})
-            self.progress.start(f"threshold pass {p + 1}", total)
+            self.progress.start(f"threshold pass {p}", total)
             window = sharding.StepWindow()
             for batch in source():
                 device = self._place(batch, ("acts", "mask"))
@@ -305,6 +310,8 @@ class LayerStatistics:
                 self.progress.advance(self._images(batch))
             states.update(sharding.to_host(placed))
             self.progress.end()
+            if checkpoint is not None:
+                checkpoint(p, states)
         return {l: np.asarray(self.quantile[l].finalize(states[l]), np.float32)
                 for l in self.layers}
 

@@ -11,6 +11,7 @@ batches and a restarted run skips the batches already done.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterable
 
 import jax
@@ -21,7 +22,13 @@ from jaxdissect import sharding
 from jaxdissect.dissection.cache import ActivationCache
 from jaxdissect.dissection.concepts import ConceptVocabulary
 from jaxdissect.dissection.engine import LayerStatistics, StepPlan, first_update
-from jaxdissect.dissection.resume import IndexHash, ResumeFolder
+from jaxdissect.dissection.resume import (
+    IndexHash,
+    Interrupted,
+    InterruptLatch,
+    ResumeFolder,
+    kill_point,
+)
 
 BatchFn = Callable[[dict], tuple[dict, jax.Array]]
 
@@ -82,11 +89,15 @@ class FirstPass:
     """Runs pass 0; afterwards ``stats``, ``cache``, ``label_range`` hold what it found."""
 
     def __init__(self, fn, layers, config, mesh, progress, *, seg_size, vocabulary,
-                 memory_bound_bytes, cache_dir, resume_dir=None, checkpoint_every=50):
+                 memory_bound_bytes, cache_dir, resume_dir=None, checkpoint_every=50,
+                 checkpoint_seconds=None, latch: InterruptLatch | None = None, say=None):
         self.fn, self.layers, self.config, self.mesh = fn, tuple(layers), config, mesh
         self.progress, self.seg_size, self.vocabulary = progress, seg_size, vocabulary
         self.cache = ActivationCache(memory_bound_bytes, cache_dir)
         self.resume_dir, self.checkpoint_every = resume_dir, max(1, int(checkpoint_every))
+        self.checkpoint_seconds, self.latch = checkpoint_seconds, latch
+        self.say = say or progress.note
+        self._last_checkpoint = time.monotonic()
         self.resume: ResumeFolder | None = None
         self.stats: LayerStatistics | None = None
         self.label_range = [0, 0]
@@ -124,7 +135,15 @@ class FirstPass:
             self.done_batches, self.finished = record["batches"], record["finished"]
             self.expected_hash = record["index_hash"]
 
+    def _due(self) -> bool:
+        """Whether to checkpoint after the batch now computing."""
+        if (self.done_batches + 1) % self.checkpoint_every == 0:
+            return True
+        seconds = self.checkpoint_seconds
+        return seconds is not None and time.monotonic() - self._last_checkpoint >= seconds
+
     def _checkpoint(self) -> None:
+        self._last_checkpoint = time.monotonic()
         self.resume.save(self.stats.states, self.cache, {
             "batches": self.done_batches, "num_images": self.stats.num_images,
             "label_range": self.label_range, "index_hash": self.hash.hexdigest,
@@ -141,6 +160,7 @@ class FirstPass:
                            "seg": sharding.local_rows(seg), "mask": host["mask"]})
         self.progress.advance(int(host["mask"].sum()) * jax.process_count())
         self.done_batches += 1
+        kill_point("pass0-batch")
 
     def _skip(self, host: dict, position: int) -> None:
         """A batch done before the restart: check it is the same one, do not run it."""
@@ -149,7 +169,10 @@ class FirstPass:
             raise ValueError(f"the batches differ from those of the interrupted run in "
                              f"{self.resume_dir}; feed the same data in the same order")
 
-    def run(self, batches: Iterable[dict], num_batches: int | None = None) -> LayerStatistics:
+    def run(self, batches: Iterable[dict], num_batches: int | None = None,
+            total_images: int | None = None) -> LayerStatistics:
+        """Pass 0 over ``batches`` (``num_batches`` of them, ``total_images`` valid images,
+        when known: for the progress display and an early check of the cache's size)."""
         pending, rows = None, None
         for position, batch in enumerate(batches):
             host = host_batch(batch, position, rows)
@@ -159,11 +182,17 @@ class FirstPass:
                 self._start(host)
                 if self.finished:
                     return self.stats  # pass 0 was complete: no need to read further
-                total = None if num_batches is None else num_batches * rows * jax.process_count()
-                self.progress.start("pass 1 (model)", total)
+                total = total_images
+                if total is None and num_batches is not None:
+                    total = num_batches * rows * jax.process_count()
+                if self.done_batches:
+                    self.say(self._resuming(total))
+                self.progress.start("pass 0 (model)", total, done=self.stats.num_images)
             if position < self.done_batches:
                 self._skip(host, position)
                 continue
+            if self.latch is not None and self.latch.requested:
+                self._interrupt(pending)
             self.hash.update(host["index"], host["mask"])
             device = sharding.shard_batch(self.mesh, host)
             self.stats.states, acts, seg, info = self.step(self.stats.states, device)
@@ -172,7 +201,7 @@ class FirstPass:
                 if position == 1 and num_batches is not None:
                     self.cache.check_fits(num_batches)
             pending = (host, acts, seg, info)
-            if self.resume is not None and (self.done_batches + 1) % self.checkpoint_every == 0:
+            if self.resume is not None and self._due():
                 self._collect(*pending)  # the states hold exactly the cached batches now
                 pending = None
                 self._checkpoint()
@@ -188,3 +217,18 @@ class FirstPass:
             self._checkpoint()
         self.progress.end()
         return self.stats
+
+    def _resuming(self, total: int | None) -> str:
+        of = f" of {total:,}" if total else ""
+        return (f"resuming pass 0 at image {self.stats.num_images:,}{of} "
+                f"(checkpoint in {self.resume_dir})")
+
+    def _interrupt(self, pending) -> None:
+        """Ctrl-C: cache the batch in flight, checkpoint, stop."""
+        if pending is not None:
+            self._collect(*pending)
+        if self.resume is None:
+            raise KeyboardInterrupt
+        self._checkpoint()
+        raise Interrupted(f"interrupted in pass 0 at image {self.stats.num_images:,}; the "
+                          "checkpoint is saved: run the same command again to resume")

@@ -11,6 +11,10 @@
    ``batch -> (acts, seg)``: uint8 images normalised on the device, or latents -> generated
    images; the segmentation from the data or from a segmenter in the same call, so the model
    and the segmenter see each image once;
+   With ``checkpoint_every`` (what ``jaxdissect dissect`` does) the run is resumable: the
+   driver keeps its checkpoints in ``<run folder>/.resume/`` (the activation cache goes to
+   disk there), so the same call after a kill, Ctrl-C or preemption continues where it
+   stopped and gives bit-identical results; the folder is removed when the run is done.
 4. draws each unit's top-5 strip (:mod:`.strips`: one small extra forward over the top images)
    and writes the report (:func:`jaxdissect.report.build_report`).
 
@@ -47,6 +51,7 @@ from jaxdissect.pipeline.strips import render_strips, strip_layers
 from jaxdissect.report.build import build_report
 
 DEFAULT_BATCH_SIZE = 32
+RESUME_FOLDER = ".resume"
 
 
 @dataclass
@@ -104,6 +109,25 @@ def check_inputs(model: StudiedModel, source, spec: str) -> None:
     if tuple(field.shape) != (model.latent_dim,):
         raise ValueError(f"{spec} gives latents of size {field.shape[0]} but the generator "
                          f"takes {model.latent_dim}")
+
+
+def checkpoint_interval(every: int | float | str, batch_size: int) -> tuple[int, float | None]:
+    """``(batches, seconds)`` between checkpoints of pass 0 for ``every``: a number of images
+    (rounded up to whole batches) or a duration ``"90s"``, ``"5m"``, ``"2h"`` (then
+    ``batches`` is so large that time decides)."""
+    text = str(every).strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if text and text[-1] in units:
+            seconds = float(text[:-1]) * units[text[-1]]
+            if seconds > 0:
+                return 2**62, seconds
+        elif int(text) > 0:
+            return -(-int(text) // batch_size), None
+    except ValueError:
+        pass
+    raise ValueError(f"checkpoint interval {every!r}: give a number of images (e.g. 2000) or "
+                     "a duration (e.g. 30s, 5m, 1h)")
 
 
 def default_batch_size(rows: int, mesh) -> int:
@@ -180,6 +204,7 @@ def dissect_model(
     keyed: bool = True,
     report: bool = True,
     log: Callable[[str], None] | None = None,
+    checkpoint_every: int | float | str | None = None,
 ) -> ModelDissection:
     """Dissect ``layers`` (default: the model's default layer) of ``model`` (a model folder,
     ``world:NAME``, ``python:MODULE:FUNCTION``, a ``Net`` such as :func:`jaxdissect.wrap`
@@ -195,7 +220,9 @@ def dissect_model(
     (first N rows of the data). Results go to ``out/<key>/`` (``keyed``, see
     :mod:`jaxdissect.dissection.runkey`) or ``out`` itself; ``force`` recomputes finished layers;
     ``report=False`` skips the report pages (``ModelDissection.report`` is then None). ``log``
-    receives one-line notes (reuse, strips, report).
+    receives one-line notes (reuse, strips, report, resuming). ``checkpoint_every``: make
+    the run resumable, checkpointing pass 0 every N images (an int) or every so long (``"30s"``,
+    ``"5m"``, ``"1h"``); see :func:`checkpoint_interval`.
     """
     say = log or (lambda text: None)
     start = time.perf_counter()
@@ -212,10 +239,16 @@ def dissect_model(
         say(f"{layer}: finished earlier in {run.path} with the same settings; not recomputed")
     params = sharding.replicate(plan.mesh, plan.model.net.params)
     fn = _batch_fn(plan.model, plan.labeller, plan.layers, params)
+    resumable = {}
+    if checkpoint_every is not None:
+        every, seconds = checkpoint_interval(checkpoint_every, plan.batch_size)
+        resumable = dict(resume_dir=run.path / RESUME_FOLDER, checkpoint_every=every,
+                         checkpoint_seconds=seconds)
     results = dissect(fn, batches(plan.source, plan.batch_size), plan.layers, plan.config,
                       vocabulary=plan.labeller.vocabulary, mesh=plan.mesh, cache_dir=cache_dir,
                       memory_bound_bytes=memory_bound_bytes, progress=progress,
-                      out_dir=run.path, force=force)
+                      out_dir=run.path, force=force, total_images=len(plan.source),
+                      log=log, **resumable)
     folders = {l: layer_folder(run.path, l) for l in plan.layers}
     missing = strip_layers(results, folders, plan.layers)
     if missing:
