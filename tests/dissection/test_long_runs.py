@@ -70,3 +70,30 @@ def test_the_window_waits_for_the_oldest_step():
     assert not window._pending
     with pytest.raises(ValueError, match="depth"):
         StepWindow(depth=-1)
+
+
+def cli_dissect(out: Path, devices: int, batch: int, *extra: str) -> dict[str, bytes]:
+    """The README's command on ``devices`` simulated devices; the result files by name."""
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "jaxdissect.cli", "dissect", "--model", "world:classifier",
+         "--data", "world:6000", "--layers", "conv3_2,conv4_2", "--out", str(out),
+         "--batch-size", str(batch), "--no-progress", *extra],
+        env=env, capture_output=True, text=True, timeout=3600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    folder = (out / "latest").resolve()
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.glob("*/*"))
+            if p.suffix in (".npy", ".json", ".csv")}
+
+
+@pytest.mark.slow
+def test_the_readme_dissection_on_2_and_8_devices_matches_one(tmp_path):
+    """The case that aborted: world:6000, conv3_2 and conv4_2, 2 devices at batch 8 and 8 at
+    batch 32, against one device at batch 32."""
+    one = cli_dissect(tmp_path / "one", 2, 32, "--devices", "1")
+    assert "conv3_2/iou.npy" in one and "conv4_2/topk_indices.npy" in one
+    for devices, batch in ((2, 8), (8, 32)):
+        many = cli_dissect(tmp_path / f"d{devices}", devices, batch)
+        assert sorted(many) == sorted(one)
+        assert [n for n in one if many[n] != one[n]] == [], f"{devices} devices differ"

@@ -58,3 +58,10 @@ def test_a_terminal_gets_a_bar_with_rate_and_time_left():
     text = stream.getvalue()
     assert "images/s" in text and "intersection pass" in text and "\r" in text
     assert text.rstrip().endswith("elapsed") and "64/64 images" in text.splitlines()[-1]
+
+
+def test_log_lines_every_10_seconds_unless_told(monkeypatch):
+    monkeypatch.delenv("JAXDISSECT_PROGRESS_SECONDS", raising=False)
+    assert Progress(stream=io.StringIO()).min_interval == 10.0
+    monkeypatch.setenv("JAXDISSECT_PROGRESS_SECONDS", "2.5")
+    assert Progress(stream=io.StringIO()).min_interval == 2.5

@@ -123,3 +123,18 @@ def test_sigkill_anywhere_then_rerun_gives_the_same_files(model, tmp_path, refer
     resumed = finished(dissect(model, tmp_path))
     assert "resuming after threshold pass 1" in resumed.stdout
     assert_same_files(expected, files(tmp_path))
+
+
+def test_checkpoint_intervals_are_images_or_durations():
+    from jaxdissect.cli import build_parser
+    from jaxdissect.pipeline.run import checkpoint_interval
+
+    assert checkpoint_interval("5m", 16) == (2**62, 300.0)
+    assert checkpoint_interval("30s", 16)[1] == 30.0 and checkpoint_interval("1h", 8)[1] == 3600
+    assert checkpoint_interval("2000", 32) == (63, None)  # whole batches, rounded up
+    assert checkpoint_interval(16, 16) == (1, None)
+    for bad in ("0", "-5", "5x", "m", "", "0s"):
+        with pytest.raises(ValueError, match="a number of images .* or a duration"):
+            checkpoint_interval(bad, 16)
+    args = build_parser().parse_args(["dissect", "--model", "m", "--data", "d", "--out", "o"])
+    assert args.checkpoint_every == "5m"
