@@ -47,6 +47,7 @@ def unit_quantiles(net: Net, layer: str, batches: Iterable[Mapping[str, np.ndarr
     quantile, state, update = None, None, None
     while True:
         seen = 0
+        window = sharding.StepWindow()  # the updates sum over devices: see StepWindow
         for batch in batches:
             placed = runner.place(batch)
             acts = acts_of(runner.net.params, placed[input_key])
@@ -54,6 +55,7 @@ def unit_quantiles(net: Net, layer: str, batches: Iterable[Mapping[str, np.ndarr
                 quantile = ExactQuantile(num_units=int(acts.shape[-1]), q=q)
                 state, update = quantile.init(), jax.jit(quantile.update)
             state = update(state, acts, placed["mask"])
+            window.add(state)
             seen += 1
         if not seen:
             raise ValueError("unit_quantiles: no batches")
