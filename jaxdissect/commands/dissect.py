@@ -44,6 +44,11 @@ def _layers(text: str | None) -> list[str] | None:
     return layers
 
 
+def _checkpoints(text: str) -> str | None:
+    """``--checkpoint-every``: ``off`` (not resumable) or the interval as given."""
+    return None if text.strip().lower() == "off" else text
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "dissect",
@@ -92,16 +97,18 @@ def register(subparsers) -> None:
                         help="compute dtype of the model; statistics are always float32 "
                         "(default: float32)")
     parser.add_argument("--cache-dir", default=None,
-                        help="folder where the activation cache spills when it outgrows 4 GiB "
-                        "of memory (default: no spilling; a run that needs it stops early)")
+                        help="with --checkpoint-every off: folder where the activation cache "
+                        "spills when it outgrows 4 GiB of memory (default: no spilling; a run "
+                        "that needs it stops early)")
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N images or latents (default: all)")
     parser.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                         help="data source option, e.g. resize=256 or seed=2 (repeatable)")
     parser.add_argument("--checkpoint-every", default="5m", metavar="N|DURATION",
                         help="checkpoint pass 0 every N images or every DURATION (30s, 5m, 1h) "
-                        "so that the same command resumes an interrupted run (default: 5m); "
-                        "the activation cache then lives on disk in OUT/<key>/.resume/")
+                        "so that the same command resumes an interrupted run, or 'off' (default: "
+                        "5m); a resumable run keeps its activation cache on disk in "
+                        "OUT/<key>/.resume/")
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
     parser.add_argument("--force", action="store_true",
                         help="recompute layers already finished with the same settings")
@@ -119,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         miniou=args.miniou, topk=args.topk, batch_size=args.batch_size, devices=args.devices,
         dtype=args.dtype, cache_dir=args.cache_dir, limit=args.limit,
         data_options=parse_data_options(args.data_option), progress=not args.no_progress,
-        force=args.force, log=print, checkpoint_every=args.checkpoint_every)
+        force=args.force, log=print, checkpoint_every=_checkpoints(args.checkpoint_every))
     print(summary_text(done.results, str(done.report), done.reused))
     print(f"results in {done.folder} ({done.seconds:.1f} s)")
     return 0

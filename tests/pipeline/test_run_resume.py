@@ -138,3 +138,19 @@ def test_checkpoint_intervals_are_images_or_durations():
             checkpoint_interval(bad, 16)
     args = build_parser().parse_args(["dissect", "--model", "m", "--data", "d", "--out", "o"])
     assert args.checkpoint_every == "5m"
+    from jaxdissect.commands.dissect import _checkpoints
+
+    assert _checkpoints("Off") is None and _checkpoints("5m") == "5m"
+
+
+@pytest.mark.slow
+def test_without_checkpoints_a_killed_run_starts_again(model, tmp_path, reference):
+    """--checkpoint-every off: nothing is kept, the rerun starts from image 1 (and still gives
+    the same files)."""
+    expected, _ = reference
+    killed = dissect(model, tmp_path, kill_at="pass0-batch:3", checkpoint_every="off")
+    assert killed.returncode == -9
+    assert not list(tmp_path.rglob(".resume"))
+    again = finished(dissect(model, tmp_path, checkpoint_every="off"))
+    assert "resuming" not in again.stdout
+    assert_same_files(expected, files(tmp_path))
