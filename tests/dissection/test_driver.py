@@ -185,11 +185,13 @@ def test_writes_layers_and_resumes(tmp_path, dyadic_fn):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_progress_display(capsys, dyadic_fn):
-    images, segs = make_data(5, n=9)
+def test_progress_display(capsys, dyadic_fn, monkeypatch):
+    monkeypatch.setenv("JAXDISSECT_PROGRESS_SECONDS", "0")  # a line per batch
+    images, segs = make_data(5, n=40)  # 3 batches: a rate is measured after the first
     run(dyadic_fn[1], images, segs, 16, 8, progress=True)
     err = capsys.readouterr().err
-    assert "images/s" in err and "left" in err and "intersection pass" in err
+    assert "images/s" in err and "left" in err and "intersection pass: 40/40 images" in err
+    assert "pass 0 (model): 40 images" in err and "\r" not in err  # not a terminal
 
 
 def test_bad_inputs(dyadic_fn):
