@@ -115,6 +115,7 @@ def dissect(
     checkpoint_seconds: float | None = None,
     total_images: int | None = None,
     log: Callable[[str], None] | None = None,
+    restart_stale: bool = False,
 ) -> dict[str, LayerResult]:
     """Dissect ``layers`` of the model inside ``fn``; returns layer -> :class:`LayerResult`.
 
@@ -138,6 +139,8 @@ def dissect(
     total_images: the number of valid images, when known (for the progress display).
     log: receives one-line notes (where a resumed run continues); default: the progress
         display's stream.
+    restart_stale: a checkpoint in ``resume_dir`` made with other layers, shapes or settings
+        is discarded (with a note) rather than an error.
     """
     config = config or DissectConfig()
     layers = list(dict.fromkeys(layers))
@@ -155,7 +158,8 @@ def dissect(
                               vocabulary=vocabulary, memory_bound_bytes=memory_bound_bytes,
                               cache_dir=cache_dir, resume_dir=resume_dir,
                               checkpoint_every=checkpoint_every,
-                              checkpoint_seconds=checkpoint_seconds, latch=latch, say=say)
+                              checkpoint_seconds=checkpoint_seconds, latch=latch, say=say,
+                              restart_stale=restart_stale)
             try:
                 num_batches = len(batches) if hasattr(batches, "__len__") else None
                 stats = first.run(batches, num_batches, total_images)

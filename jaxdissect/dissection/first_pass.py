@@ -90,13 +90,15 @@ class FirstPass:
 
     def __init__(self, fn, layers, config, mesh, progress, *, seg_size, vocabulary,
                  memory_bound_bytes, cache_dir, resume_dir=None, checkpoint_every=50,
-                 checkpoint_seconds=None, latch: InterruptLatch | None = None, say=None):
+                 checkpoint_seconds=None, latch: InterruptLatch | None = None, say=None,
+                 restart_stale=False):
         self.fn, self.layers, self.config, self.mesh = fn, tuple(layers), config, mesh
         self.progress, self.seg_size, self.vocabulary = progress, seg_size, vocabulary
         self.cache = ActivationCache(memory_bound_bytes, cache_dir)
         self.resume_dir, self.checkpoint_every = resume_dir, max(1, int(checkpoint_every))
         self.checkpoint_seconds, self.latch = checkpoint_seconds, latch
         self.say = say or progress.note
+        self.restart_stale = restart_stale
         self._last_checkpoint = time.monotonic()
         self.resume: ResumeFolder | None = None
         self.stats: LayerStatistics | None = None
@@ -122,7 +124,10 @@ class FirstPass:
             fingerprint = {"config": self.config.to_dict(), "layers": list(self.layers),
                            "acts": {l: [list(a.shape), str(a.dtype)] for l, a in acts.items()},
                            "seg": [list(seg.shape), str(seg.dtype)]}
-            self._restore(ResumeFolder(self.resume_dir, fingerprint))
+            self._restore(ResumeFolder(self.resume_dir, fingerprint, self.restart_stale))
+            if self.resume.discarded_stale:
+                self.say(f"the checkpoint in {self.resume_dir} was made with other layers or "
+                         "another batch size; pass 0 starts again")
 
     def _restore(self, resume: ResumeFolder) -> None:
         self.resume = resume

@@ -108,7 +108,7 @@ class IndexHash:
 class ResumeFolder:
     """The checkpoints of one run's pass 0 in ``folder`` (an absolute path is used)."""
 
-    def __init__(self, folder: str | Path, fingerprint: dict):
+    def __init__(self, folder: str | Path, fingerprint: dict, restart_stale: bool = False):
         if jax.process_count() > 1:
             raise ValueError("resume_dir works in single-process runs only; leave it out on "
                              "several hosts")
@@ -116,6 +116,8 @@ class ResumeFolder:
         self.fingerprint = json.loads(json.dumps(fingerprint))  # as it reads back from JSON
         self.cache_dir = self.folder / "cache"
         self.restored_finished = False  # open() found a finished pass 0
+        # A checkpoint of other settings or shapes: an error, or (restart_stale) discarded.
+        self.restart_stale, self.discarded_stale = restart_stale, False
 
     def _progress(self) -> dict | None:
         path = self.folder / PROGRESS_FILE
@@ -130,6 +132,10 @@ class ResumeFolder:
             if self.folder.exists() and any(self.folder.iterdir()):
                 raise FileExistsError(f"resume folder {self.folder} is not empty and holds no "
                                       f"{PROGRESS_FILE}; choose an empty folder")
+            return ActivationCache(0, self.cache_dir, persistent=True), None, None
+        if progress["fingerprint"] != self.fingerprint and self.restart_stale:
+            self.discard()
+            self.discarded_stale = True
             return ActivationCache(0, self.cache_dir, persistent=True), None, None
         self.restored_finished = bool(progress.get("finished"))
         if progress["fingerprint"] != self.fingerprint:

@@ -243,7 +243,7 @@ def dissect_model(
     if checkpoint_every is not None:
         every, seconds = checkpoint_interval(checkpoint_every, plan.batch_size)
         resumable = dict(resume_dir=run.path / RESUME_FOLDER, checkpoint_every=every,
-                         checkpoint_seconds=seconds)
+                         checkpoint_seconds=seconds, restart_stale=True)
     results = dissect(fn, batches(plan.source, plan.batch_size), plan.layers, plan.config,
                       vocabulary=plan.labeller.vocabulary, mesh=plan.mesh, cache_dir=cache_dir,
                       memory_bound_bytes=memory_bound_bytes, progress=progress,

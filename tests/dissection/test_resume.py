@@ -87,3 +87,19 @@ def test_refuses_other_data_or_settings(tmp_path, setup):
     with pytest.raises(FileExistsError, match="not empty"):
         run(batches(images, segs, 8), resume_dir=tmp_path / "other")
     np.testing.assert_array_equal(sorted(p.name for p in (tmp_path / "other").iterdir()), ["x"])
+
+
+def test_a_checkpoint_of_other_layers_is_restarted_on_request(tmp_path, setup):
+    """What the command line does when the layers left to do changed since the interruption
+    (a layer was saved just before a kill): the stale checkpoint goes, with a note."""
+    images, segs, run, expected, fn = setup
+    with pytest.raises(Crash):
+        run(crashing(batches(images, segs, 8), after=3), resume_dir=tmp_path / "r",
+            checkpoint_every=2)
+    notes = []
+    result = dissect(fn, batches(images, segs, 8), LAYERS[:1], CONFIG, num_concepts=6,
+                     mesh=make_mesh(8), progress=False, resume_dir=tmp_path / "r",
+                     restart_stale=True, log=notes.append)
+    assert notes == [f"the checkpoint in {tmp_path / 'r'} was made with other layers or "
+                     "another batch size; pass 0 starts again"]
+    assert_results_equal({LAYERS[0]: expected[LAYERS[0]]}, result)
