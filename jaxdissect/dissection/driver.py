@@ -167,7 +167,7 @@ def dissect(
                     vocabulary = ConceptVocabulary.numbered(max(first.label_range[1], 1) + 1)
                 source = lambda: iter(first.cache)
                 if first.resume is not None:
-                    source = _watched(source, latch, first.resume)
+                    source = _watched(source, latch)
                 finished.update(_finish(stats, source, config, vocabulary, out_dir,
                                         first.resume, say))
             finally:
@@ -177,7 +177,7 @@ def dissect(
     return {l: finished[l] for l in layers}
 
 
-def _watched(source, latch: InterruptLatch, resume: ResumeFolder):
+def _watched(source, latch: InterruptLatch):
     """``source`` for the later passes of a resumable run: Ctrl-C stops it between batches
     (the last finished pass is saved)."""
     def batches():
