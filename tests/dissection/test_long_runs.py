@@ -90,8 +90,11 @@ def cli_dissect(out: Path, devices: int, batch: int, *extra: str) -> dict[str, b
 @pytest.mark.slow
 def test_the_readme_dissection_on_2_and_8_devices_matches_one(tmp_path):
     """The case that aborted: world:6000, conv3_2 and conv4_2, 2 devices at batch 8 and 8 at
-    batch 32, against one device at batch 32."""
-    one = cli_dissect(tmp_path / "one", 2, 32, "--devices", "1")
+    batch 32, against one device at batch 4. Every device computes 4 images at a time in all
+    three: XLA:CPU's convolutions may round differently for another batch shape (one device
+    at batch 32 gave other thresholds in the last bits), while the statistics themselves are
+    the same bits for any split of the same activations (the tests above)."""
+    one = cli_dissect(tmp_path / "one", 2, 4, "--devices", "1")
     assert "conv3_2/iou.npy" in one and "conv4_2/topk_indices.npy" in one
     for devices, batch in ((2, 8), (8, 32)):
         many = cli_dissect(tmp_path / f"d{devices}", devices, batch)
