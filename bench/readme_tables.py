@@ -41,8 +41,8 @@ def regenerate(text: str, results: Path = RESULTS) -> str:
     def section(match: re.Match) -> str:
         path = results / f"{match.group(2)}.json"
         if not path.is_file():
-            raise SystemExit(f"README section {match.group(2)!r}: no {path.relative_to(ROOT)}; "
-                             f"run the benchmark, then --record {match.group(2)}")
+            raise SystemExit(f"README section {match.group(2)!r}: no {path}; run the "
+                             f"benchmark, then --record {match.group(2)}")
         return match.group(1) + render(json.loads(path.read_text())) + match.group(4)
 
     return SECTION.sub(section, text)
@@ -58,15 +58,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="copy bench/out/NAME.json to bench/results/ first")
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if stale")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--results", type=Path, default=RESULTS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     for name in args.record:
         source = OUT / f"{name}.json"
         if not source.is_file():
             raise SystemExit(f"no {source.relative_to(ROOT)}: run its benchmark first")
-        RESULTS.mkdir(exist_ok=True)
-        shutil.copyfile(source, RESULTS / source.name)
+        args.results.mkdir(exist_ok=True)
+        shutil.copyfile(source, args.results / source.name)
     text = args.readme.read_text()
-    new = regenerate(text)
+    new = regenerate(text, args.results)
     if args.check:
         if new != text:
             print(f"{args.readme.name} is out of date: run python bench/readme_tables.py")
