@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ import numpy as np
 
 from jaxdissect.models.base import Net
 from jaxdissect.models.registry import get_arch
+from jaxdissect.outputs import write_folder
 from jaxdissect.sharding import to_host
 
 FORMAT_VERSION = 1
@@ -80,24 +79,15 @@ def save_model(dest: str | Path, params: Any, meta: Mapping[str, Any], force: bo
     dest = Path(dest).absolute()
     if dest.exists() and not force:
         raise FileExistsError(f"{dest} already exists; pass --force to overwrite it")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         save_tree(tmp / PARAMS_DIR, params)
         full_meta = {"format_version": FORMAT_VERSION, **meta}
         if "arch" in meta and "arch_module" not in meta:
             full_meta["arch_module"] = get_arch(meta["arch"]).build.__module__
         (tmp / META_FILE).write_text(json.dumps(full_meta, indent=2) + "\n")
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            dest.rename(old)
-            tmp.rename(dest)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    write_folder(dest, write)
     return dest
 
 

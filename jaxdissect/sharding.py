@@ -79,6 +79,9 @@ def num_data_shards(mesh: Mesh) -> int:
 def check_batch_size(batch_size: int, mesh: Mesh) -> None:
     """The global batch must split evenly over the devices (pad the data, not the mesh)."""
     n = num_data_shards(mesh)
+    if batch_size < 1:
+        raise ValueError(f"batch size {batch_size}: must be a positive multiple of the {n} "
+                         "devices in use")
     if batch_size % n:
         raise ValueError(
             f"batch size {batch_size} is not a multiple of the {n} devices in use; "

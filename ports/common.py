@@ -22,12 +22,11 @@ Only this package imports torch, and only inside :func:`load_state_dict`.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 FlaxPath = tuple[str, ...]
@@ -50,9 +49,26 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a bad file
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"cannot read {path} as a PyTorch state dict: {first_line}") from err
+        raise ValueError(f"cannot read {path} as a PyTorch state dict: "
+                         f"{torch_load_problem(err)}") from err
     return clean_state_dict(obj, str(path))
+
+
+_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def torch_load_problem(err: Exception) -> str:
+    """One plain line for a ``torch.load`` failure: a pickled object other than tensors (a whole
+    module saved with ``torch.save(model)``) is named with the way out; otherwise the first line
+    of torch's text without terminal colour codes."""
+    text = _TERMINAL_CODES.sub("", str(err)).strip()
+    if "Weights only load failed" in text:
+        found = _GLOBAL.search(text)
+        what = f"a pickled {found.group(1)}" if found else "pickled Python objects"
+        return (f"it holds {what}, not only tensors, and pickled code is never run; save the "
+                "weights with torch.save(model.state_dict(), PATH) and convert that file")
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def clean_state_dict(obj: Any, source: str = "checkpoint") -> dict[str, np.ndarray]:
@@ -88,8 +104,10 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def flax_param_shapes(module: Any, example_input: jax.ShapeDtypeStruct) -> dict[FlaxPath, tuple]:
+def flax_param_shapes(module: Any, example_input: Any) -> dict[FlaxPath, tuple]:
     """``{path: shape}`` of every parameter ``module.init`` creates (traced, nothing computed)."""
+    import jax  # here, so that reading a checkpoint (and failing on it) does not import jax
+
     variables = jax.eval_shape(module.init, jax.random.key(0), example_input)
     flat = jax.tree_util.tree_flatten_with_path(variables["params"])[0]
     return {tuple(k.key for k in path): tuple(leaf.shape) for path, leaf in flat}
@@ -181,7 +199,9 @@ def convert_with_table(
     ``table`` maps every torch key to a Flax param path of ``module`` (initialised on an input of
     ``input_shape``); ``layout(path, array)`` turns one torch array into the Flax array.
     """
-    flax_shapes = flax_param_shapes(module, jax.ShapeDtypeStruct(input_shape, jnp.float32))
+    import jax
+
+    flax_shapes = flax_param_shapes(module, jax.ShapeDtypeStruct(input_shape, np.float32))
     named = set(table.values())
     if named != set(flax_shapes):
         raise RuntimeError(  # a bug in a port, not in the user's checkpoint

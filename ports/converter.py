@@ -9,6 +9,7 @@ keys), convert strictly (every tensor accounted for), and write ``DEST/params`` 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,14 @@ def convert(src: str | Path, dest: str | Path, arch: str | None = None,
     """
     from jaxdissect.checkpoint import save_model
     from jaxdissect.models.registry import get_arch
+    from jaxdissect.outputs import check_writable
 
     src, dest = Path(src), Path(dest).absolute()
     if not src.exists():
         raise FileNotFoundError(f"{src} does not exist; pass the path of a PyTorch checkpoint")
     if dest.exists() and not force:
         raise FileExistsError(f"{dest} already exists; pass --force to overwrite it")
+    check_writable(dest)
     if arch is not None:
         spec = get_arch(arch)  # fail on an unknown name before reading a large file
         loader = spec.loader_fn() or load_state_dict
@@ -62,10 +65,16 @@ def convert(src: str | Path, dest: str | Path, arch: str | None = None,
     return save_model(dest, params, build_meta(spec, sizes, src), force=force)
 
 
-def _detection_hint(state: dict, tried: str) -> str:
-    """`` (its keys look like NAME)`` when the keys match another architecture, else ``""``."""
+def _detection_hint(state, tried: str) -> str:
+    """`` (its keys look like NAME)`` when the keys match another architecture, else ``""``.
+
+    ``state`` is a state dict, or what an architecture's own loader returned (a segmenter
+    folder's files), whose ``state`` holds the keys."""
+    keys = state if isinstance(state, Mapping) else getattr(state, "state", None)
+    if not isinstance(keys, Mapping):
+        return ""
     try:
-        found = detect_arch(state)
+        found = detect_arch(keys)
     except ValueError:
         return ""
     return f" (its keys look like {found!r})" if found != tried else ""

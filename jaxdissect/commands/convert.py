@@ -39,10 +39,11 @@ def describe_sizes(sizes: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaxdissect.checkpoint import read_meta
     from ports import convert
 
     dest = convert(args.src, args.dest, arch=args.arch, force=args.force)
+    from jaxdissect.checkpoint import read_meta
+
     meta = read_meta(dest)
     print(f"wrote {dest}: {meta['arch']} ({describe_sizes(meta['sizes'])}); "
           f"layers {', '.join(meta['layers'])}")

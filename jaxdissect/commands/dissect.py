@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from jaxdissect.commands.types import positive_int
 from jaxdissect.dissection.presets import PRESETS
 
 
@@ -86,12 +87,12 @@ def register(subparsers) -> None:
     parser.add_argument("--miniou", type=float, default=None,
                         help="IoU a unit's label must exceed to count as interpretable "
                         "(default: the preset's, 0.04)")
-    parser.add_argument("--topk", type=int, default=None,
+    parser.add_argument("--topk", type=positive_int, default=None,
                         help="top images kept per unit (default: the preset's, 100)")
-    parser.add_argument("--batch-size", type=int, default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="images per step, a multiple of the devices (default: 32 rounded "
                         "up to a multiple of the devices)")
-    parser.add_argument("--devices", type=int, default=None,
+    parser.add_argument("--devices", type=positive_int, default=None,
                         help="number of devices (default: all)")
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"),
                         help="compute dtype of the model; statistics are always float32 "
@@ -100,7 +101,7 @@ def register(subparsers) -> None:
                         help="with --checkpoint-every off: folder where the activation cache "
                         "spills when it outgrows 4 GiB of memory (default: no spilling; a run "
                         "that needs it stops early)")
-    parser.add_argument("--limit", type=int, default=None,
+    parser.add_argument("--limit", type=positive_int, default=None,
                         help="use only the first N images or latents (default: all)")
     parser.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                         help="data source option, e.g. resize=256 or seed=2 (repeatable)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from jaxdissect.dissection.arrays import dissect_arrays
+from jaxdissect.commands.types import positive_int
+from jaxdissect.dissection.interpolation import MODES
 from jaxdissect.dissection.presets import PRESETS, THRESHOLD_RESOLUTIONS, get_config
-from jaxdissect.dissection.upsample import MODES
 
 
 def register(subparsers) -> None:
@@ -33,24 +33,32 @@ def register(subparsers) -> None:
                         "netdissect_lite)")
     parser.add_argument("--upsample", choices=MODES, default=None,
                         help="how unit maps are resampled to the segmentation size")
-    parser.add_argument("--topk", type=int, default=None, help="top images kept per unit")
+    parser.add_argument("--topk", type=positive_int, default=None,
+                        help="top images kept per unit")
     parser.add_argument("--concepts", default=None,
                         help="CSV with columns number,name,category naming the labels")
-    parser.add_argument("--batch-size", type=int, default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="images per step, a multiple of the device count")
-    parser.add_argument("--devices", type=int, default=None, help="number of devices to use")
+    parser.add_argument("--devices", type=positive_int, default=None,
+                        help="number of devices to use")
     parser.add_argument("--force", action="store_true", help="replace a non-empty --out")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from jaxdissect.dissection.concepts import ConceptVocabulary
+
+    # The concept file first: a bad one is reported before the arrays are opened.
+    concepts = ConceptVocabulary.from_csv(args.concepts) if args.concepts else None
+    from jaxdissect.dissection.arrays import dissect_arrays
+
     config = get_config(args.preset, quantile=args.quantile, miniou=args.miniou,
                         upsample=args.upsample, topk=args.topk,
                         threshold_resolution=args.threshold_resolution)
     result = dissect_arrays(
         args.acts, args.segs, args.out, channels_last=args.channels_last, config=config,
-        concepts=args.concepts, batch_size=args.batch_size, devices=args.devices,
+        concepts=concepts, batch_size=args.batch_size, devices=args.devices,
         force=args.force, progress=not args.quiet,
     )
     tally = result.detectors()

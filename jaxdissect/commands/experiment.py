@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 
 from jaxdissect.commands.dissect import parse_data_options
+from jaxdissect.commands.types import positive_int
 
 NAMES = ("ablation", "removal", "insertion", "adversarial")
 
@@ -29,8 +30,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "results/vgg16/latest): the result goes to RUN/experiments/ and the "
                         "run's report is rebuilt (default: the run of --dissection)")
     parser.add_argument("--out", default=None, help="write the JSON here instead")
-    parser.add_argument("--batch-size", type=int, default=None, help="images or latents per step")
-    parser.add_argument("--devices", type=int, default=None, help="number of devices to use")
+    parser.add_argument("--batch-size", type=positive_int, default=None,
+                        help="images or latents per step")
+    parser.add_argument("--devices", type=positive_int, default=None,
+                        help="number of devices to use")
 
 
 def _classifier(parser: argparse.ArgumentParser) -> None:

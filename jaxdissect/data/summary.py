@@ -53,7 +53,8 @@ class DataSummary:
         if warn:
             warnings.warn(
                 f"skipping unreadable row {index} ({name}): {reason}; it is masked out "
-                "(pass strict=True to stop instead)",
+                "(to stop instead: --data-option strict=true on the command line, "
+                "strict=True in Python)",
                 BadDataWarning,
                 stacklevel=3,
             )

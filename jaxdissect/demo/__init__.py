@@ -1,6 +1,20 @@
-"""``jaxdissect demo``: the shipped world models dissected, probed by experiments, reported."""
+"""``jaxdissect demo``: the shipped world models dissected, probed by experiments, reported.
 
-from jaxdissect.demo.run import DemoResult, run_demo
-from jaxdissect.demo.settings import FULL, QUICK, DemoSettings
+Names are imported on first use, so that reading the settings (the command line's help does)
+does not import jax."""
 
-__all__ = ["FULL", "QUICK", "DemoResult", "DemoSettings", "run_demo"]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {"FULL": "settings", "QUICK": "settings", "DemoSettings": "settings",
+            "DemoResult": "run", "run_demo": "run"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jaxdissect.demo' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"jaxdissect.demo.{module}"), name)

@@ -21,13 +21,13 @@ pointing at it; inside, one run folder per dissection (``classifier-exact``,
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from jaxdissect.dissection.runkey import RunIdentity, open_run_folder
+from jaxdissect.outputs import check_writable, write_json, write_text
 from jaxdissect.pipeline.labels import world_labeller
 from jaxdissect.pipeline.models import load_studied_model
 from jaxdissect.pipeline.probe import world_code_sha256
@@ -81,9 +81,7 @@ def _experiment(path: Path, compute: Callable[[Path], tuple[dict, str]], force: 
     result, finding = compute(path.with_suffix(""))
     result["finding"] = finding
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
-    os.replace(tmp, path)
+    write_json(path, result)
     return result
 
 
@@ -121,6 +119,7 @@ def run_demo(out: str | Path, settings: DemoSettings = FULL, *, devices=None,
              log: Callable[[str], None] = print) -> DemoResult:
     """Run the demo into ``out`` (see the module docstring); ``force`` recomputes everything."""
     start = time.perf_counter()
+    check_writable(out)
     classifier = load_studied_model("world:classifier")
     generator = load_studied_model("world:generator")
     segment = world_labeller(None, generator.image_size())
@@ -148,8 +147,9 @@ def run_demo(out: str | Path, settings: DemoSettings = FULL, *, devices=None,
     stages.end()
     report = build_report(run.path)
     findings = _findings(done, found)
-    (run.path / "findings.txt").write_text("\n".join(findings) + "\n")
+    write_text(run.path / "findings.txt", "\n".join(findings) + "\n")
     run.record(list(done), seconds=round(time.perf_counter() - start, 1))
+    run.mark_latest()
     return DemoResult(run.path, report, done, found, findings, time.perf_counter() - start)
 
 

@@ -31,6 +31,7 @@ from jaxdissect.dissection.results import (
     check_destination,
     save_result,
 )
+from jaxdissect.outputs import check_writable
 
 DEFAULT_BATCH_SIZE = 32
 
@@ -147,6 +148,7 @@ def dissect_arrays(
                          "jaxdissect.dissection.driver.dissect with each host's rows")
     if out is not None:
         check_destination(out, force)
+        check_writable(out)
     acts, segs = _open(acts, "ACTS"), _open(segs, "SEGS")
     _validate(acts, segs, channels_last)
     if concepts is not None and not isinstance(concepts, ConceptVocabulary):

@@ -24,6 +24,7 @@ index = concept number, entry 0 being the "none" concept.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -136,17 +137,21 @@ class ConceptVocabulary:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"concept file {path} not found")
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            needed = {"number", "name", "category"}
-            if not needed <= set(reader.fieldnames or ()):
-                raise ValueError(
-                    f"{path}: needs the columns number,name,category; found {reader.fieldnames}"
-                )
-            try:
-                rows = [(int(r["number"]), r["name"], r["category"]) for r in reader]
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"{path}: bad row ({err}); 'number' must be an integer") from None
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"concept file {path} is not UTF-8 text (byte {err.start}: "
+                             f"{err.reason}); save it as UTF-8") from None
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        needed = {"number", "name", "category"}
+        if not needed <= set(reader.fieldnames or ()):
+            raise ValueError(
+                f"{path}: needs the columns number,name,category; found {reader.fieldnames}"
+            )
+        try:
+            rows = [(int(r["number"]), r["name"], r["category"]) for r in reader]
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}: bad row ({err}); 'number' must be an integer") from None
         return cls.from_rows(rows)
 
     # -- queries ------------------------------------------------------------------------------

@@ -12,8 +12,10 @@
 
 Reusing finished layers: with ``out_dir``, layers whose folder already holds a result made
 with the same settings are loaded instead of recomputed (if every layer is done, ``fn`` never
-runs); a folder made with other settings is an error unless ``force=True``. Give a fresh
-``out_dir`` when the data changes: the data set itself is not fingerprinted.
+runs); a folder made with other settings is an error unless ``force=True``. A result is trusted
+only when its files match its manifest; a damaged one (a deleted or truncated ``iou.npy``, ...)
+is recomputed, and ``log`` receives a line naming the file. Give a fresh ``out_dir`` when the
+data changes: the data set itself is not fingerprinted.
 
 Resuming an interrupted run: with ``resume_dir`` pass 0 is checkpointed and later passes
 keep their states (see :mod:`jaxdissect.dissection.resume`); calling ``dissect`` again with
@@ -46,6 +48,7 @@ from jaxdissect.dissection.results import (
     build_layer_result,
     check_destination,
     load_result,
+    result_problem,
     save_result,
 )
 from jaxdissect.dissection.resume import Interrupted, InterruptLatch, ResumeFolder, kill_point
@@ -68,12 +71,18 @@ def _check_vocabulary(vocabulary, num_concepts) -> ConceptVocabulary | None:
     return vocabulary
 
 
-def _finished_layers(out_dir, layers, config, vocabulary, force) -> dict[str, LayerResult]:
+def _finished_layers(out_dir, layers, config, vocabulary, force,
+                     log=None) -> dict[str, LayerResult]:
+    log = log or (lambda text: None)
     finished = {}
     for layer in layers:
         folder = layer_folder(out_dir, layer)
         if force or not (folder / "report.json").is_file():
             check_destination(folder, force)
+            continue
+        problem = result_problem(folder)
+        if problem is not None:
+            log(f"{layer}: {problem} in {folder}; recomputing the layer")
             continue
         result = load_result(folder)
         if result.config != config or (
@@ -137,8 +146,8 @@ def dissect(
         ``checkpoint_seconds`` seconds (when given), those of later passes after each pass; see
         :mod:`jaxdissect.dissection.resume`. Emptied once the results are complete.
     total_images: the number of valid images, when known (for the progress display).
-    log: receives one-line notes (where a resumed run continues); default: the progress
-        display's stream.
+    log: receives one-line notes (where a resumed run continues, a damaged earlier result that
+        is recomputed); default: the progress display's stream (damaged results: no note).
     restart_stale: a checkpoint in ``resume_dir`` made with other layers, shapes or settings
         is discarded (with a note) rather than an error.
     """
@@ -147,7 +156,8 @@ def dissect(
     if not layers:
         raise ValueError("no layers to dissect; name at least one")
     vocabulary = _check_vocabulary(vocabulary, num_concepts)
-    finished = _finished_layers(out_dir, layers, config, vocabulary, force) if out_dir else {}
+    finished = (_finished_layers(out_dir, layers, config, vocabulary, force, log)
+                if out_dir else {})
     todo = [l for l in layers if l not in finished]
     if todo:
         mesh = mesh if mesh is not None else sharding.make_mesh(devices)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from jaxdissect.dissection.upsample import MODES
+from jaxdissect.dissection.interpolation import MODES
 
 IOU_RULES = ("pooled", "per_category")
 THRESHOLD_RESOLUTIONS = ("upsampled", "layer")

@@ -19,19 +19,20 @@ A layer's folder holds
   values whose order key's top ``bits`` bits equal ``b`` (about four bins per octave: a log-scale
   histogram); ``counts`` int64 (U, n) for the n bins from the lowest to the highest bin any unit
   fills, ``edges`` float32 (n + 1,) the bins' value bounds (lower bound of each bin, then the
-  upper bound of the last), ``first_bin`` and ``bits``.
+  upper bound of the last), ``first_bin`` and ``bits``;
+* ``manifest.json``: the size and SHA-256 of each file above (:mod:`jaxdissect.outputs`).
 
 Folders are written atomically: everything goes to a temporary sibling folder which is renamed
-into place at the end, so a crash never leaves a half-written result.
+into place at the end, so a crash never leaves a half-written result. :func:`load_result`
+verifies the manifest first and raises :class:`DamagedResultError` naming the file that is
+missing, truncated or changed; :func:`result_problem` says the same without raising (the
+driver then recomputes the layer).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ import numpy as np
 from jaxdissect.dissection.concepts import ConceptVocabulary
 from jaxdissect.dissection.labels import UnitLabels, assign_labels, compute_iou, detector_counts
 from jaxdissect.dissection.presets import DissectConfig
+from jaxdissect.outputs import check_manifest, write_folder, write_manifest
 from jaxdissect.stats.counts import CountsResult
 
 
@@ -139,6 +141,10 @@ def report_dict(result: LayerResult) -> dict:
     }
 
 
+class DamagedResultError(ValueError):
+    """A layer folder whose files do not match its manifest (deleted, truncated, changed)."""
+
+
 def _write_files(result: LayerResult, folder: Path) -> None:
     units = _unit_rows(result)
     (folder / "report.json").write_text(json.dumps(report_dict(result), indent=1))
@@ -159,6 +165,7 @@ def _write_files(result: LayerResult, folder: Path) -> None:
         np.save(folder / f"{name}.npy", array)
     if result.value_hist is not None:
         save_value_histogram(folder / "act_hist.npz", result.value_hist)
+    write_manifest(folder, [p.name for p in folder.iterdir() if p.is_file()])
 
 
 def check_destination(folder: str | Path, force: bool) -> Path:
@@ -172,22 +179,9 @@ def check_destination(folder: str | Path, force: bool) -> Path:
 
 
 def write_atomically(folder: str | Path, write: Callable[[Path], None], force: bool = False):
-    """Run ``write(tmp)`` into a fresh temporary sibling folder, then move it to ``folder``."""
-    folder = check_destination(folder, force)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-    try:
-        write(tmp)
-        if folder.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
-            os.replace(folder, old / "previous")
-            os.replace(tmp, folder)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """Run ``write(tmp)`` into a fresh temporary sibling folder, then move it to ``folder``
+    (an existing non-empty ``folder`` is refused unless ``force``)."""
+    return write_folder(check_destination(folder, force), write)
 
 
 def save_result(result: LayerResult, folder: str | Path, force: bool = False) -> Path:
@@ -196,11 +190,27 @@ def save_result(result: LayerResult, folder: str | Path, force: bool = False) ->
     return Path(folder)
 
 
+def result_problem(folder: str | Path) -> str | None:
+    """None when ``folder`` holds a complete result (every file as its manifest says), else
+    what is wrong, naming the file."""
+    folder = Path(folder)
+    if not (folder / "report.json").is_file():
+        return "report.json is missing"
+    return check_manifest(folder)
+
+
 def load_result(folder: str | Path) -> LayerResult:
-    """Read a folder written by :func:`save_result` (labels are recomputed from iou.npy)."""
+    """Read a folder written by :func:`save_result` (labels are recomputed from iou.npy).
+
+    Raises :class:`DamagedResultError` naming the file when the folder does not match its
+    manifest."""
     folder = Path(folder)
     if not (folder / "report.json").is_file():
         raise FileNotFoundError(f"{folder} holds no report.json; is it a dissection result?")
+    problem = check_manifest(folder)
+    if problem is not None:
+        raise DamagedResultError(f"{folder}: {problem}; the result is damaged, dissect the "
+                                 "layer again")
     report = json.loads((folder / "report.json").read_text())
     # Reports written before thresholds could be taken at the layer's resolution lack the
     # setting: their thresholds were all taken over the upsampled maps.

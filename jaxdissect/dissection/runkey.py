@@ -14,10 +14,12 @@ does)::
     OUT/<first 12 hex digits of the key>/run.json      identity, key, settings, layers done
     OUT/<short key>/<layer>/...                          one folder per layer (driver results)
     OUT/<short key>/index.html                           the report
-    OUT/latest -> <short key>                            the most recent run (symlink)
+    OUT/latest -> <short key>                            the most recent finished run (symlink)
 
-* Same settings again: the same folder; layers already finished are loaded, not recomputed
-  (``--force`` recomputes them).
+* Same settings again: the same folder; layers already finished (their files match their
+  manifest) are loaded, not recomputed (``--force`` recomputes them).
+* ``OUT/latest`` moves only when a run finishes (:meth:`RunFolder.mark_latest`), so after a
+  failed or killed run it still points at the last finished one.
 * Different settings (a changed quantile, checkpoint bytes, data files, sample count,
   segmenter, version): a different folder, so results of different settings are never mixed
   and earlier runs stay readable.
@@ -47,6 +49,8 @@ import jax
 import numpy as np
 
 import jaxdissect
+from jaxdissect.dissection.results import result_problem
+from jaxdissect.outputs import write_text
 
 RUN_FILE = "run.json"
 LATEST = "latest"
@@ -141,9 +145,12 @@ class RunFolder:
         data = {"format": FORMAT, "key": self.identity.key, "short_key": self.identity.short,
                 **self.identity.as_dict(), "settings": self.settings, "layers": self.layers}
         self.path.mkdir(parents=True, exist_ok=True)
-        tmp = self.path / f".{RUN_FILE}.tmp"
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=_jsonable) + "\n")
-        os.replace(tmp, self.path / RUN_FILE)
+        write_text(self.path / RUN_FILE,
+                   json.dumps(data, indent=1, sort_keys=True, default=_jsonable) + "\n")
+
+    def mark_latest(self) -> Path:
+        """Point ``latest`` beside this run folder at it: call once the run has finished."""
+        return point_latest(self.path.parent, self.path.name)
 
 
 def read_run(folder: str | Path) -> dict | None:
@@ -188,7 +195,7 @@ def _open_existing(folder: Path, identity: RunIdentity, force: bool, keyed: bool
 def open_run_folder(out: str | Path, identity: RunIdentity, *, keyed: bool = True,
                     force: bool = False) -> RunFolder:
     """The folder for ``identity`` under ``out`` (see the module docstring), with ``run.json``
-    written and, when keyed, ``out/latest`` pointing at it."""
+    written. ``out/latest`` is left alone until :meth:`RunFolder.mark_latest`."""
     out = Path(out)
     if keyed:
         _check_out(out)
@@ -198,8 +205,6 @@ def open_run_folder(out: str | Path, identity: RunIdentity, *, keyed: bool = Tru
     if earlier is not None:
         run.settings, run.layers = dict(earlier.get("settings", {})), dict(earlier["layers"])
     run.write()
-    if keyed:
-        point_latest(out, identity.short)
     return run
 
 
@@ -222,6 +227,7 @@ def point_latest(out: Path, short: str) -> Path:
 
 
 def finished_layers(run: RunFolder, layers: list[str]) -> list[str]:
-    """Those of ``layers`` that ``run`` finished earlier and whose result is still there."""
-    return [l for l in layers if l in run.layers and (run.path / l.replace("/", "_")
-                                                      / "report.json").is_file()]
+    """Those of ``layers`` that ``run`` finished earlier and whose result is still there and
+    intact (its files match its manifest)."""
+    return [l for l in layers
+            if l in run.layers and result_problem(run.path / l.replace("/", "_")) is None]

@@ -39,6 +39,7 @@ from jaxdissect.dissection.presets import DissectConfig, get_config
 from jaxdissect.dissection.results import LayerResult
 from jaxdissect.dissection.runkey import RunIdentity, finished_layers, open_run_folder
 from jaxdissect.models.base import Net
+from jaxdissect.outputs import check_writable, write_text
 from jaxdissect.pipeline.labels import Labeller, open_labeller
 from jaxdissect.pipeline.models import (
     StudiedModel,
@@ -73,7 +74,7 @@ def _record_skipped(source, folder: Path, say: Callable[[str], None]) -> None:
     summary = getattr(source, "summary", None)
     if summary is None or not summary.num_skipped:
         return
-    (folder / "data_summary.json").write_text(json.dumps(summary.as_dict(), indent=2))
+    write_text(folder / "data_summary.json", json.dumps(summary.as_dict(), indent=2))
     names = ", ".join(s.name for s in summary.skipped[:5])
     more = f" and {summary.num_skipped - 5} more" if summary.num_skipped > 5 else ""
     say(f"skipped {summary.num_skipped} unreadable row(s), masked out of every statistic: "
@@ -220,15 +221,17 @@ def dissect_model(
     (first N rows of the data). Results go to ``out/<key>/`` (``keyed``, see
     :mod:`jaxdissect.dissection.runkey`) or ``out`` itself; ``force`` recomputes finished layers;
     ``report=False`` skips the report pages (``ModelDissection.report`` is then None). ``log``
-    receives one-line notes (reuse, strips, report, resuming). ``checkpoint_every``: make
-    the run resumable, checkpointing pass 0 every N images (an int) or every so long (``"30s"``,
-    ``"5m"``, ``"1h"``); see :func:`checkpoint_interval`.
+    receives one-line notes (reuse, a damaged result recomputed, strips, report, resuming).
+    ``checkpoint_every``: make the run resumable, checkpointing pass 0 every N images (an int)
+    or every so long (``"30s"``, ``"5m"``, ``"1h"``); see :func:`checkpoint_interval`.
+    ``out/latest`` moves to the run folder only once everything is written.
     """
     say = log or (lambda text: None)
     start = time.perf_counter()
     if jax.process_count() > 1:
         raise ValueError("dissect_model runs in one process; on several hosts call "
                          "jaxdissect.dissection.driver.dissect from every process")
+    check_writable(out)
     plan = plan_dissection(model, data, layers=layers, preset=preset, segmenter=segmenter,
                            colornet=colornet, quantile=quantile, miniou=miniou, topk=topk,
                            batch_size=batch_size, devices=devices, dtype=dtype, limit=limit,
@@ -260,5 +263,7 @@ def dissect_model(
                devices=sharding.num_data_shards(plan.mesh), model=plan.model.location,
                segmenter=segmenter, colornet=colornet)
     page = build_report(run.path) if report else None
+    if keyed:
+        run.mark_latest()
     return ModelDissection(run.path, results, reused, page, plan.identity,
                            time.perf_counter() - start)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from jaxdissect.outputs import write_text
 from jaxdissect.report import charts, static
 from jaxdissect.report.categories import category_colour
 from jaxdissect.report.layers import LayerReport
@@ -189,11 +190,10 @@ def layer_page_html(layer: LayerReport, summary_href: str | None = None) -> str:
 def write_layer_page(layer: LayerReport, summary_path: Path | None = None) -> Path:
     """Write ``report.html``, ``concepts.svg`` and ``iou_hist.svg`` into the layer folder."""
     folder = layer.folder
-    (folder / "concepts.svg").write_text(charts.concept_bargraph_svg(
+    write_text(folder / "concepts.svg", charts.concept_bargraph_svg(
         layer.units, layer.miniou, f"{layer.name}: interpretable units per concept", True))
-    (folder / "iou_hist.svg").write_text(charts.iou_histogram_svg(
+    write_text(folder / "iou_hist.svg", charts.iou_histogram_svg(
         [u["iou"] for u in layer.units], layer.miniou, f"{layer.name}: best IoU per unit", True))
     href = None if summary_path is None else os.path.relpath(summary_path, folder)
     path = folder / PAGE_NAME
-    path.write_text(layer_page_html(layer, href), encoding="utf-8")
-    return path
+    return write_text(path, layer_page_html(layer, href))

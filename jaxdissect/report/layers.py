@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxdissect.outputs import MANIFEST, check_manifest
 from jaxdissect.report.categories import ordered_categories
 from jaxdissect.report.strips import strip_filename
 
@@ -100,11 +101,16 @@ def find_strip(folder: Path, unit: int, named: str | None = None) -> str | None:
 
 
 def load_layer(folder: str | Path, results_dir: str | Path | None = None) -> LayerReport:
-    """Read one layer folder; ``run`` is its parent's path relative to ``results_dir``."""
+    """Read one layer folder; ``run`` is its parent's path relative to ``results_dir``.
+
+    A folder with a manifest must match it (a damaged result is an error naming the file)."""
     folder = Path(folder)
     path = folder / "report.json"
     if not path.is_file():
         raise FileNotFoundError(f"{folder} holds no report.json; is it a dissection result?")
+    if (folder / MANIFEST).exists() and (problem := check_manifest(folder)) is not None:
+        raise ValueError(f"{folder}: {problem}; the result is damaged: run the same dissection "
+                         "again, it recomputes damaged layers")
     try:
         report = json.loads(path.read_text())
     except json.JSONDecodeError as err:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from jaxdissect.outputs import write_file
 from jaxdissect.report.resample import upsample_maps
 
 DIM_FACTOR = 0.35  # outside the mask a pixel keeps this share of its colour ...
@@ -158,7 +159,8 @@ def render_unit_strips(
         ]
         path = out_dir / strip_filename(unit, fmt)
         options = {"quality": quality} if FORMATS[fmt] == "JPEG" else {}
-        Image.fromarray(join_strip(thumbs)).save(path, FORMATS[fmt], **options)
+        picture = Image.fromarray(join_strip(thumbs))
+        write_file(path, lambda tmp, p=picture, o=options: p.save(tmp, FORMATS[fmt], **o))
         paths.append(path)
     return paths
 

@@ -13,6 +13,7 @@ import os
 from itertools import groupby
 from pathlib import Path
 
+from jaxdissect.outputs import write_text
 from jaxdissect.report import charts, static
 from jaxdissect.report.categories import category_colour, ordered_categories
 from jaxdissect.report.experiment_figures import experiment_sections
@@ -105,6 +106,5 @@ def write_summary_page(results_dir: Path, layers: list[LayerReport]) -> Path:
         "The second is never smaller.</p>"
     )
     path = results_dir / SUMMARY_NAME
-    path.write_text(page_shell(title, "<span>all layers</span>", body, static.IMAGES_SCRIPT),
-                    encoding="utf-8")
-    return path
+    return write_text(path, page_shell(title, "<span>all layers</span>", body,
+                                       static.IMAGES_SCRIPT))

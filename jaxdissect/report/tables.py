@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
+from jaxdissect.outputs import refresh_manifest, write_file, write_text
 from jaxdissect.report.layers import LayerReport
 
 CSV_NAME = "tally.csv"
@@ -54,10 +54,8 @@ def publish_report_json(layer: LayerReport, chart: str = "concepts.svg") -> bool
         report["header"] = {"name": name, "image": chart}
         changed = True
     if changed:
-        path = layer.folder / "report.json"
-        tmp = path.with_name(".report.json.tmp")
-        tmp.write_text(json.dumps(report, indent=1))
-        os.replace(tmp, path)
+        write_text(layer.folder / "report.json", json.dumps(report, indent=1))
+        refresh_manifest(layer.folder, "report.json")
     return changed
 
 
@@ -101,13 +99,18 @@ def write_tally_csv(layer: LayerReport, path: str | Path | None = None) -> Path:
     categories = layer.display_categories
     arrays = _count_arrays(layer)
     ordered = sorted(layer.units, key=lambda u: (-u["iou"], u["unit"]))
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, csv_fields(categories), restval="")
-        writer.writeheader()
-        for unit in ordered:
-            row = {"unit": unit["unit"], "category": unit["category"], "label": unit["label"],
-                   "score": f"{unit['iou']:.6f}"}
-            for cat in categories:
-                row.update(_category_cells(unit, cat, positions[cat], arrays))
-            writer.writerow(row)
-    return path
+    rows = []
+    for unit in ordered:
+        row = {"unit": unit["unit"], "category": unit["category"], "label": unit["label"],
+               "score": f"{unit['iou']:.6f}"}
+        for cat in categories:
+            row.update(_category_cells(unit, cat, positions[cat], arrays))
+        rows.append(row)
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, csv_fields(categories), restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return write_file(path, write)

@@ -16,6 +16,7 @@ from jaxdissect.dissection.runkey import (
     params_sha256,
     read_run,
 )
+from jaxdissect.outputs import write_manifest
 
 
 def identity(quantile=0.01, checkpoint="abc", rows=10):
@@ -74,7 +75,10 @@ def test_keyed_folders_reuse_same_settings_and_separate_others(tmp_path):
     assert not first.reused and first.path == tmp_path / identity().short
     (first.path / "conv5_3").mkdir()
     (first.path / "conv5_3" / "report.json").write_text("{}")
+    write_manifest(first.path / "conv5_3", ["report.json"])
     first.record(["conv5_3"], batch_size=12)
+    assert not (tmp_path / LATEST).exists()  # moves only when a run finishes
+    first.mark_latest()
     again = open_run_folder(tmp_path, identity())
     assert again.reused and again.path == first.path
     assert finished_layers(again, ["conv5_3", "conv4_3"]) == ["conv5_3"]
@@ -82,16 +86,28 @@ def test_keyed_folders_reuse_same_settings_and_separate_others(tmp_path):
     other = open_run_folder(tmp_path, identity(quantile=0.02))
     assert other.path != first.path and not other.reused
     assert finished_layers(other, ["conv5_3"]) == []
+    assert (tmp_path / LATEST).resolve() == first.path.resolve()
+    other.mark_latest()
     assert (tmp_path / LATEST).resolve() == other.path.resolve()
     saved = read_run(first.path)
     assert saved["key"] == identity().key and saved["config"]["quantile"] == 0.01
     assert saved["version"] and saved["layers"].keys() == {"conv5_3"}
 
 
-def test_a_finished_layer_whose_files_are_gone_is_not_reused(tmp_path):
+def test_a_finished_layer_whose_files_are_gone_or_changed_is_not_reused(tmp_path):
     run = open_run_folder(tmp_path, identity())
     run.record(["conv5_3"])
     assert finished_layers(open_run_folder(tmp_path, identity()), ["conv5_3"]) == []
+    layer = run.path / "conv5_3"
+    layer.mkdir()
+    (layer / "report.json").write_text("{}")
+    (layer / "iou.npy").write_bytes(b"0123")
+    write_manifest(layer, ["report.json", "iou.npy"])
+    assert finished_layers(run, ["conv5_3"]) == ["conv5_3"]
+    (layer / "iou.npy").write_bytes(b"0124")  # same size, other content
+    assert finished_layers(run, ["conv5_3"]) == []
+    (layer / "iou.npy").unlink()
+    assert finished_layers(run, ["conv5_3"]) == []
 
 
 def test_exact_folder_refuses_other_settings_unless_forced(tmp_path):
