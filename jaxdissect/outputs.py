@@ -26,6 +26,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 MANIFEST = "manifest.json"
@@ -41,12 +42,30 @@ def is_temporary(name: str) -> bool:
     return name.startswith(".") and TMP_MARK in name
 
 
-def named_os_error(err: OSError, path: str | Path) -> OSError:
-    """``err`` again, of the same class and errno, naming ``path`` (when it names no file)."""
-    if err.filename is not None:
+def named_os_error(err: OSError, path: str | Path, tmp: Path | None = None) -> OSError:
+    """``err`` again, of the same class and errno, naming ``path`` when it names no file, or
+    the file's final place when it names one inside the temporary ``tmp``."""
+    name = err.filename
+    if name is not None and tmp is not None:
+        try:
+            name = os.fspath(Path(path) / Path(name).relative_to(tmp))
+        except ValueError:
+            pass
+    elif name is None:
+        name = os.fspath(path)
+    if name == err.filename:
         return err
     code = err.errno if err.errno is not None else errno.EIO
-    return type(err)(code, err.strerror or os.strerror(code), os.fspath(path))
+    return type(err)(code, err.strerror or os.strerror(code), name)
+
+
+@contextmanager
+def naming(path: str | Path):
+    """Inside, an ``OSError`` that names no file (a failed ``write``) is raised naming ``path``."""
+    try:
+        yield
+    except OSError as err:
+        raise named_os_error(err, path) from err
 
 
 def write_file(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -65,7 +84,7 @@ def _build(tmp: Path, path: Path, write: Callable[[Path], None], move: Callable[
         move()
     except OSError as err:
         _remove(tmp)
-        raise named_os_error(err, path) from err
+        raise named_os_error(err, path, tmp) from err
     except BaseException:
         _remove(tmp)
         raise

@@ -42,7 +42,7 @@ import numpy as np
 from jaxdissect.dissection.concepts import ConceptVocabulary
 from jaxdissect.dissection.labels import UnitLabels, assign_labels, compute_iou, detector_counts
 from jaxdissect.dissection.presets import DissectConfig
-from jaxdissect.outputs import check_manifest, write_folder, write_manifest
+from jaxdissect.outputs import check_manifest, naming, write_folder, write_manifest
 from jaxdissect.stats.counts import CountsResult
 
 
@@ -147,13 +147,15 @@ class DamagedResultError(ValueError):
 
 def _write_files(result: LayerResult, folder: Path) -> None:
     units = _unit_rows(result)
-    (folder / "report.json").write_text(json.dumps(report_dict(result), indent=1))
-    with (folder / "units.csv").open("w", newline="") as f:
+    with naming(folder / "report.json"):
+        (folder / "report.json").write_text(json.dumps(report_dict(result), indent=1))
+    with naming(folder / "units.csv"), (folder / "units.csv").open("w", newline="") as f:
         fields = ["unit", "label", "concept", "category", "iou", "threshold", "interpretable"]
         writer = csv.DictWriter(f, fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(units)
-    result.vocabulary.save_csv(folder / "concepts.csv")
+    with naming(folder / "concepts.csv"):
+        result.vocabulary.save_csv(folder / "concepts.csv")
     arrays = {
         "iou": result.iou, "thresholds": result.thresholds, "inter": result.counts.inter,
         "unit_area": result.counts.unit_area, "concept_area": result.counts.concept_area,
@@ -162,9 +164,11 @@ def _write_files(result: LayerResult, folder: Path) -> None:
     if result.counts.unit_area_by_category is not None:
         arrays["unit_area_by_category"] = result.counts.unit_area_by_category
     for name, array in arrays.items():
-        np.save(folder / f"{name}.npy", array)
+        with naming(folder / f"{name}.npy"):
+            np.save(folder / f"{name}.npy", array)
     if result.value_hist is not None:
-        save_value_histogram(folder / "act_hist.npz", result.value_hist)
+        with naming(folder / "act_hist.npz"):
+            save_value_histogram(folder / "act_hist.npz", result.value_hist)
     write_manifest(folder, [p.name for p in folder.iterdir() if p.is_file()])
 
 

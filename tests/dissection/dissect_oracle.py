@@ -105,3 +105,16 @@ def dissection(acts, segs, num_concepts, q=0.01, mode="pnas2020", k=5, up=None,
         "concept_area": concept_area, "iou": iou(inter, unit_area, concept_area),
         "topk_values": values, "topk_indices": indices,
     }
+
+
+def assert_matches(result, expected) -> None:
+    """A :class:`~jaxdissect.dissection.results.LayerResult` equals :func:`dissection`'s
+    arrays exactly, and each unit's label is its best concept."""
+    np.testing.assert_array_equal(result.thresholds, expected["thresholds"])
+    for key in ("inter", "unit_area", "concept_area"):
+        np.testing.assert_array_equal(getattr(result.counts, key), expected[key])
+    np.testing.assert_array_equal(result.iou, expected["iou"])
+    np.testing.assert_array_equal(result.topk_values, expected["topk_values"])
+    np.testing.assert_array_equal(result.topk_indices, expected["topk_indices"])
+    best = np.argmax(expected["iou"][:, 1:], axis=1) + 1
+    np.testing.assert_array_equal(result.labels.concept, best)

@@ -24,15 +24,7 @@ def random_case(rng, n, units, small, scale, k=2, concepts=7):
     return acts, segs
 
 
-def check_against_oracle(result, expected):
-    np.testing.assert_array_equal(result.thresholds, expected["thresholds"])
-    for key in ("inter", "unit_area", "concept_area"):
-        np.testing.assert_array_equal(getattr(result.counts, key), expected[key])
-    np.testing.assert_array_equal(result.iou, expected["iou"])
-    np.testing.assert_array_equal(result.topk_values, expected["topk_values"])
-    np.testing.assert_array_equal(result.topk_indices, expected["topk_indices"])
-    best = np.argmax(expected["iou"][:, 1:], axis=1) + 1
-    np.testing.assert_array_equal(result.labels.concept, best)
+check_against_oracle = oracle.assert_matches
 
 
 @pytest.mark.parametrize("seed,resolution", [

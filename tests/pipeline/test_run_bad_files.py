@@ -2,24 +2,15 @@
 
 import json
 
-import numpy as np
 import pytest
-from PIL import Image
+from cli_runs import image_folder_with_a_truncated_image
 
 from jaxdissect.pipeline.run import dissect_model
 
 
 @pytest.fixture
 def folder_with_a_truncated_image(tmp_path):
-    rng = np.random.default_rng(3)
-    for label in ("a", "b"):
-        (tmp_path / "images" / label).mkdir(parents=True)
-        for i in range(5):
-            pixels = rng.integers(0, 256, (70, 80, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(tmp_path / "images" / label / f"{i}.jpg")
-    whole = (tmp_path / "images" / "a" / "0.jpg").read_bytes()
-    (tmp_path / "images" / "b" / "broken.jpg").write_bytes(whole[:150])
-    return tmp_path / "images"
+    return image_folder_with_a_truncated_image(tmp_path)
 
 
 def test_skipped_file_is_listed_in_the_run_folder_and_the_log(folder_with_a_truncated_image,
