@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,10 +53,27 @@ def save_tree(path: str | Path, tree: Any, force: bool = False) -> Path:
     if path.exists() and not force:
         raise FileExistsError(f"{path} already exists; pass force=True (--force) to overwrite it")
     checkpointer = ocp.StandardCheckpointer()
-    checkpointer.save(path, jax.tree.map(np.asarray, to_host(tree)), force=force)
-    checkpointer.wait_until_finished()
-    checkpointer.close()
+    try:
+        checkpointer.save(path, jax.tree.map(np.asarray, to_host(tree)), force=force)
+        checkpointer.wait_until_finished()
+    except (ValueError, RuntimeError) as err:
+        raise _as_os_error(err, path) from err
+    finally:
+        checkpointer.close()
     return path
+
+
+_OS_ERROR_CODE = re.compile(r"os_error_code='?(\d+)")
+
+
+def _as_os_error(err: Exception, path: Path) -> Exception:
+    """A write failure inside orbax (tensorstore reports it as text with the errno, e.g. a full
+    disk) as the ``OSError`` it is, naming the checkpoint folder; other errors unchanged."""
+    found = _OS_ERROR_CODE.search(str(err))
+    if found is None:
+        return err
+    code = int(found.group(1))
+    return OSError(code, os.strerror(code), os.fspath(path))
 
 
 def restore_tree(path: str | Path) -> Any:

@@ -9,6 +9,7 @@ conditions that fail before any compute share one test per command.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -52,6 +53,10 @@ def test_full_disk_damaged_results_and_latest(work):
     assert "--data-option strict=true" in warnings[0]
     first = (out / "latest").resolve()
     iou = (first / "conv3_2" / "iou.npy").read_bytes()
+    umask = os.umask(0)
+    os.umask(umask)
+    for folder in (first, first / "conv3_2", first / "conv3_2" / "image"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask, folder
     # Full disk (a file size limit: EFBIG) in a run of other settings: one line, exit 1.
     line = error_line(run(dissect_args(out, "--quantile", "0.02"), work, file_size=8_000),
                       "dissect", code=1)

@@ -1,6 +1,8 @@
 """Orbax save / restore, atomic model folders and ``load`` (with its errors)."""
 
 import json
+import os
+import stat
 import sys
 
 import jax
@@ -39,8 +41,14 @@ def test_save_model_load_and_run(tmp_path):
     module = AlexNet(num_classes=4, pool5_size=1)
     params = random_params(module, 67)
     meta = {"arch": "alexnet", "sizes": {"num_classes": 4, "pool5_size": 1}}
-    dest = save_model(tmp_path / "model", params, meta)
+    umask = os.umask(0o022)
+    try:
+        dest = save_model(tmp_path / "model", params, meta)
+    finally:
+        os.umask(umask)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary left
+    assert {stat.S_IMODE(p.stat().st_mode) for p in [dest, *dest.rglob("*")] if p.is_dir()} == {
+        0o755}  # the umask's permissions (not 0700), so the folder can be shared
     assert read_meta(dest)["format_version"] == 1
     net = load(dest)
     x = np.random.default_rng(1).standard_normal((3, 67, 67, 3)).astype(np.float32)
