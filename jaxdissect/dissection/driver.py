@@ -44,6 +44,7 @@ from jaxdissect.dissection.first_pass import BatchFn, FirstPass
 from jaxdissect.dissection.presets import DissectConfig
 from jaxdissect.dissection.progress import Progress
 from jaxdissect.dissection.results import (
+    DamagedResultError,
     LayerResult,
     build_layer_result,
     check_destination,
@@ -84,7 +85,11 @@ def _finished_layers(out_dir, layers, config, vocabulary, force,
         if problem is not None:
             log(f"{layer}: {problem} in {folder}; recomputing the layer")
             continue
-        result = load_result(folder)
+        try:
+            result = load_result(folder)
+        except DamagedResultError as err:
+            log(f"{layer}: {err}; recomputing the layer")
+            continue
         if result.config != config or (
                 vocabulary is not None and result.vocabulary.rows() != vocabulary.rows()):
             raise FileExistsError(

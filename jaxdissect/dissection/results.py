@@ -42,7 +42,7 @@ import numpy as np
 from jaxdissect.dissection.concepts import ConceptVocabulary
 from jaxdissect.dissection.labels import UnitLabels, assign_labels, compute_iou, detector_counts
 from jaxdissect.dissection.presets import DissectConfig
-from jaxdissect.outputs import check_manifest, naming, write_folder, write_manifest
+from jaxdissect.outputs import MANIFEST, check_manifest, naming, write_folder, write_manifest
 from jaxdissect.stats.counts import CountsResult
 
 
@@ -196,10 +196,13 @@ def save_result(result: LayerResult, folder: str | Path, force: bool = False) ->
 
 def result_problem(folder: str | Path) -> str | None:
     """None when ``folder`` holds a complete result (every file as its manifest says), else
-    what is wrong, naming the file."""
+    what is wrong, naming the file. A folder written before manifests existed has none and is
+    checked by loading it (:func:`load_result`)."""
     folder = Path(folder)
     if not (folder / "report.json").is_file():
         return "report.json is missing"
+    if not (folder / MANIFEST).exists():
+        return None
     return check_manifest(folder)
 
 
@@ -207,14 +210,21 @@ def load_result(folder: str | Path) -> LayerResult:
     """Read a folder written by :func:`save_result` (labels are recomputed from iou.npy).
 
     Raises :class:`DamagedResultError` naming the file when the folder does not match its
-    manifest."""
+    manifest, or (a folder without one) when a file cannot be read."""
     folder = Path(folder)
     if not (folder / "report.json").is_file():
         raise FileNotFoundError(f"{folder} holds no report.json; is it a dissection result?")
-    problem = check_manifest(folder)
-    if problem is not None:
-        raise DamagedResultError(f"{folder}: {problem}; the result is damaged, dissect the "
-                                 "layer again")
+    problem = result_problem(folder)
+    if problem is None:
+        try:
+            return _read_result(folder)
+        except (OSError, EOFError, ValueError, KeyError, TypeError) as err:
+            problem = " ".join(f"cannot read it ({type(err).__name__}: {err})".split())
+    raise DamagedResultError(f"{folder}: {problem}; the result is damaged, dissect the layer "
+                             "again")
+
+
+def _read_result(folder: Path) -> LayerResult:
     report = json.loads((folder / "report.json").read_text())
     # Reports written before thresholds could be taken at the layer's resolution lack the
     # setting: their thresholds were all taken over the upsampled maps.

@@ -9,6 +9,7 @@ import pytest
 from jaxdissect.dissection.concepts import ConceptVocabulary
 from jaxdissect.dissection.presets import get_config
 from jaxdissect.dissection.results import (
+    DamagedResultError,
     build_layer_result,
     load_result,
     save_result,
@@ -59,10 +60,32 @@ def test_a_result_of_the_old_2017_rule_is_not_reused(tmp_path):
     report = json.loads((tmp_path / "layer4" / "report.json").read_text())
     assert report.pop("threshold_resolution") == "layer"
     (tmp_path / "layer4" / "report.json").write_text(json.dumps(report))
+    (tmp_path / "layer4" / "manifest.json").unlink()  # nor had it a manifest
     assert load_result(tmp_path / "layer4").config.threshold_resolution == "upsampled"
     config = get_config("netdissect2017", topk=3)
     with pytest.raises(FileExistsError, match="made with other settings"):
         _finished_layers(tmp_path, ["layer4"], config, VOCAB, force=False)
+
+
+def test_a_damaged_result_is_named_and_not_reused(tmp_path):
+    from jaxdissect.dissection.driver import _finished_layers
+
+    save_result(make_result(), tmp_path / "layer4")
+    iou = tmp_path / "layer4" / "iou.npy"
+    iou.write_bytes(iou.read_bytes()[:80])
+    with pytest.raises(DamagedResultError, match=r"iou.npy is 80 bytes, the manifest says"):
+        load_result(tmp_path / "layer4")
+    lines = []
+    assert _finished_layers(tmp_path, ["layer4"], make_result().config, VOCAB, False,
+                            lines.append) == {}
+    assert len(lines) == 1 and lines[0].startswith("layer4: iou.npy is 80 bytes, the manifest")
+    assert lines[0].endswith(f" in {tmp_path / 'layer4'}; recomputing the layer")
+    (tmp_path / "layer4" / "manifest.json").unlink()  # as written before manifests
+    with pytest.raises(DamagedResultError, match="cannot read it"):
+        load_result(tmp_path / "layer4")
+    assert _finished_layers(tmp_path, ["layer4"], make_result().config, VOCAB, False,
+                            lines.append) == {}
+    assert "cannot read it" in lines[1] and lines[1].endswith("recomputing the layer")
 
 
 def test_report_json_and_csv(tmp_path):
