@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -41,17 +39,20 @@ def environment() -> dict:
     return env
 
 
+# Sets the file size limit, then becomes the command: no preexec_fn, which would fork this
+# multithreaded (JAX) process with Python code to run in the child.
+LIMITED = ("import os, resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+           "n = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_FSIZE, (n, n)); "
+           "os.execvp(sys.argv[2], sys.argv[2:])")
+
+
 def run(args: list[str], cwd: Path, *, wrap: list[str] = (), file_size: int | None = None,
         timeout: int = 600) -> subprocess.CompletedProcess:
     """``jaxdissect ARGS`` in ``cwd``; ``wrap`` is a command prefix (a namespace), ``file_size``
-    the largest file the child may write (bytes)."""
-    preexec = None
-    if file_size is not None:
-        def preexec():
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
-            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
-    return subprocess.run([*wrap, *command(), *args], cwd=cwd, env=environment(),
-                          capture_output=True, text=True, timeout=timeout, preexec_fn=preexec)
+    the largest file the child may write (bytes; writes beyond fail with EFBIG)."""
+    limit = [] if file_size is None else [sys.executable, "-c", LIMITED, str(file_size)]
+    return subprocess.run([*wrap, *limit, *command(), *args], cwd=cwd, env=environment(),
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def error_line(done: subprocess.CompletedProcess, name: str, code: int = 2) -> str:
