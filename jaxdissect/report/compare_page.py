@@ -21,6 +21,7 @@ import os
 from itertools import groupby
 from pathlib import Path
 
+from jaxdissect.outputs import write_text
 from jaxdissect.report import charts, static, svg
 from jaxdissect.report.categories import ordered_categories
 from jaxdissect.report.layer_page import PAGE_NAME, page_shell
@@ -127,7 +128,5 @@ def write_compare_page(dirs, out: str | Path | None = None) -> Path:
         f"{interpretable_lines_svg(runs)}</figure></div>"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page_shell("Comparison of dissections", "<span>comparison</span>", body,
-                              static.IMAGES_SCRIPT),
-                   encoding="utf-8")
-    return out
+    return write_text(out, page_shell("Comparison of dissections", "<span>comparison</span>",
+                                      body, static.IMAGES_SCRIPT))

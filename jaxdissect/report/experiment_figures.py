@@ -14,6 +14,7 @@ import os
 import warnings
 from pathlib import Path
 
+from jaxdissect.outputs import write_text
 from jaxdissect.report import plots
 from jaxdissect.report.findings import summary_lines
 from jaxdissect.report.pictures import pictures_html
@@ -45,7 +46,7 @@ def load_experiments(results_dir: Path) -> list[tuple[Path, dict | None, str | N
 
 def experiment_panel(path: Path, data: dict, page_dir: Path) -> str:
     """The figure of one experiment for a page in ``page_dir`` (links relative to it)."""
-    path.with_suffix(".svg").write_text(plots.experiment_svg(data, standalone=True))
+    write_text(path.with_suffix(".svg"), plots.experiment_svg(data, standalone=True))
     prefix = os.path.relpath(path.parent, page_dir).replace(os.sep, "/") + "/"
     link = prefix + path.name
     title = data.get("title") or path.stem
@@ -55,8 +56,8 @@ def experiment_panel(path: Path, data: dict, page_dir: Path) -> str:
     extra = ""
     if data.get("concept_ablation") and data["concept_ablation"].get("units"):
         concept = concept_ablation_svg(data["concept_ablation"])
-        path.with_name(f"{path.stem}_concept.svg").write_text(
-            concept_ablation_svg(data["concept_ablation"], standalone=True))
+        write_text(path.with_name(f"{path.stem}_concept.svg"),
+                   concept_ablation_svg(data["concept_ablation"], standalone=True))
         extra += f"<div class=\"scroll-x\">{concept}</div>"
     extra += pictures_html(data.get("pictures"), prefix)
     return (f"<figure class=\"panel experiment\" id=\"{escape(path.stem)}\"><h3>{escape(title)}"

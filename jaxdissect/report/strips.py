@@ -220,8 +220,10 @@ def render_unit_galleries(images, act_maps, thresholds, out_dir: str | Path, *,
         overlay = Image.fromarray(outline.astype(np.uint8), "P")
         overlay.putpalette([0, 0, 0, *OUTLINE_RGB])
         top, lines = gallery_filenames(unit)
-        Image.fromarray(picture).save(out_dir / top, "JPEG", quality=quality)
-        overlay.save(out_dir / lines, "PNG", transparency=0, compress_level=6)
+        image = Image.fromarray(picture)
+        write_file(out_dir / top, lambda tmp, p=image: p.save(tmp, "JPEG", quality=quality))
+        write_file(out_dir / lines, lambda tmp, p=overlay: p.save(tmp, "PNG", transparency=0,
+                                                                  compress_level=6))
         paths.append(out_dir / top)
     return paths
 

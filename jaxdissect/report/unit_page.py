@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from jaxdissect.outputs import write_text
 from jaxdissect.report import static, svg
 from jaxdissect.report.categories import category_colour
 from jaxdissect.report.layer_page import page_shell
@@ -246,6 +247,5 @@ def write_unit_pages(layer: LayerReport, experiments: list[tuple[Path, dict]],
         "crumbs": crumbs, "numbers": [u["unit"] for u in layer.units],
     }
     for unit in layer.units:
-        (folder / f"unit{unit['unit']}.html").write_text(unit_page_html(layer, unit, context),
-                                                         encoding="utf-8")
+        write_text(folder / f"unit{unit['unit']}.html", unit_page_html(layer, unit, context))
     return len(layer.units)
