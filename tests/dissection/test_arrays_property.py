@@ -70,7 +70,7 @@ def oracle_result(acts, segs, channels_last, mode, q, topk):
                              k=topk, up=up)
 
 
-@settings(max_examples=20, **SETTINGS)
+@settings(max_examples=10, **SETTINGS)
 @given(cases())
 def test_library_matches_the_oracle_or_fails_in_one_line(case):
     acts, segs, channels_last, mode, q = case
@@ -86,7 +86,7 @@ def test_library_matches_the_oracle_or_fails_in_one_line(case):
     oracle.assert_matches(result, oracle_result(acts, segs, channels_last, mode, q, topk=3))
 
 
-@settings(max_examples=5, **SETTINGS)
+@settings(max_examples=3, **SETTINGS)
 @given(case=cases())
 def test_command_matches_the_library_or_fails_in_one_line(case, tmp_path_factory, capsys):
     acts, segs, channels_last, mode, q = case
