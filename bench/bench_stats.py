@@ -13,8 +13,19 @@ Baseline, same data, same script: upsampling with ``np.einsum``, thresholds with
 ``np.partition`` over each unit's values, counts with a per-image loop over the labels present,
 top-k with ``np.lexsort``. Results are checked: thresholds, counts and top-k must be equal.
 Reference: the VGG16 forward (``jaxdissect.models.vgg``, random weights, 224x224) on this
-machine. Each figure is the median of ``--runs`` timed runs after one warm-up run; each part
-runs in its own process, so the peak resident memory (``ru_maxrss``) is its own.
+machine. The batches are placed on the devices once, as the driver keeps pass 0's outputs there
+(``--host-cache``: copied from the host in every pass instead, as before). Counted, not timed:
+the values that enter a digit histogram per image in each radix pass (all of them in pass 0;
+the candidates sharing the fixed prefix later), and the host-to-device bytes per image per pass.
+
+With the model in the loop (``full_dissection.py``, ``--full-images`` images, skipped with
+``--skip full1 full2 reference``): jaxdissect's whole dissection of VGG16 conv5_3 (model once
+per image, segmentations given) against the forward alone, on 1 and on 2 devices; and the
+published algorithm in PyTorch as its reference code runs it (rank sketch thresholds, per-image
+label loops, the model recomputed in each of its three passes) on the same images and weights.
+
+Each figure is the median of ``--runs`` timed runs after one warm-up run; each part runs in its
+own process, so the peak resident memory (``ru_maxrss``) is its own.
 
 On CPU, ``--devices`` simulated devices split each batch, with ``--batch`` images per device
 (the defaults, 2 x 16, are what ``jaxdissect dissect`` uses on 2 cores). Prints a Markdown
@@ -84,7 +95,7 @@ def jax_part(args) -> dict:
     from jaxdissect.dissection.presets import DissectConfig
     from jaxdissect.dissection.progress import Progress
     from jaxdissect.dissection.upsample import upsample
-    from jaxdissect.sharding import check_batch_size, make_mesh
+    from jaxdissect.sharding import check_batch_size, make_mesh, shard_batch
 
     acts, seg = make_data(args.images, args.units, args.concepts)
     mesh = make_mesh(args.devices)
@@ -98,6 +109,10 @@ def jax_part(args) -> dict:
                         "index": take.astype(np.int32), "mask": np.arange(batch) < len(rows)})
     grid = (TARGET, TARGET)
     config = DissectConfig(topk=args.topk)
+    if not args.host_cache:  # on the devices, as the driver's resident cache keeps them
+        batches = [{**shard_batch(mesh, {k: b[k] for k in ("acts", "seg")}),
+                    "index": b["index"], "mask": b["mask"]} for b in batches]
+        jax.block_until_ready(batches)
 
     def source():
         return iter(batches)
@@ -114,19 +129,22 @@ def jax_part(args) -> dict:
         counts = stats.count(source, thresholds, args.concepts, None, args.images)
         times.append(time.perf_counter())
         top = stats.top_images()["conv5_3"]
-        return np.diff(times).tolist(), (thresholds["conv5_3"], counts["conv5_3"], top)
+        counted = {"histogrammed": stats.histogrammed["conv5_3"],
+                   "host_to_device": stats.host_to_device}
+        return np.diff(times).tolist(), (thresholds["conv5_3"], counts["conv5_3"], top), counted
 
-    dissect()  # warm-up: compiles every step
+    counted = dissect()[2]  # warm-up: compiles every step
     runs, cpu = [], []
     for _ in range(args.runs):
         cpu_start = time.process_time()
-        runs.append(dissect())
+        runs.append(dissect()[:2])
         cpu.append(time.process_time() - cpu_start)
+    host = [jax.tree.map(np.asarray, b) for b in batches]
     check_exact(runs[0][1][0], jax.jit(lambda a: upsample(a, grid)[..., :CHECKED_UNITS]),
-                batches, args.images)
+                host, args.images)
     upsample_only = jax.jit(lambda a: jnp.sum(upsample(a, grid)))
     upsample_seconds = []
-    placed = [jax.device_put(b["acts"]["conv5_3"]) for b in batches]
+    placed = [jax.device_put(b["acts"]["conv5_3"]) for b in host]
     for _ in range(args.runs + 1):  # the first run compiles
         tick = time.perf_counter()
         jax.block_until_ready([upsample_only(a) for a in placed])
@@ -140,7 +158,15 @@ def jax_part(args) -> dict:
     return {"seconds": statistics.median(totals), "cpu_seconds": statistics.median(cpu),
             "pass_seconds": passes.tolist(),
             "upsample_seconds": statistics.median(upsample_seconds[1:]),
-            "device": f"{args.devices} x {jax.devices()[0].device_kind}"}
+            "device": f"{args.devices} x {jax.devices()[0].device_kind}",
+            "plan": stats_plan_kind(), **counted}
+
+
+def stats_plan_kind() -> str:
+    from jaxdissect.dissection.engine import plan_kind
+    from jaxdissect.sharding import make_mesh
+
+    return plan_kind(make_mesh(1))
 
 
 CHECKED_UNITS = 16
@@ -225,9 +251,37 @@ def forward_part(args) -> dict:
             "images": args.vgg_batch}
 
 
+# -- with the model in the loop ----------------------------------------------------------------
+
+def full_part(args, devices: int, segmenter: bool = False) -> dict:
+    from full_dissection import jax_full_vs_forward
+
+    _, seg = make_data(args.full_images, 4, args.concepts)
+    record = jax_full_vs_forward(seg, args.full_images, args.full_batch, devices,
+                                 args.runs, args.concepts, segmenter)
+    np.savez(args.results, thresholds=record.pop("thresholds"), labels=record.pop("labels"),
+             iou=record.pop("iou"))
+    return record
+
+
+def reference_part(args) -> dict:
+    from full_dissection import torch_reference
+
+    _, seg = make_data(args.full_images, 4, args.concepts)
+    record = torch_reference(seg, args.full_images, args.full_batch, args.runs, args.concepts,
+                             topk=args.topk)
+    np.savez(args.results, thresholds=record.pop("thresholds"), labels=record.pop("labels"))
+    return record
+
+
 # -- orchestration ------------------------------------------------------------------------------
 
-PARTS = {"jax": jax_part, "numpy": numpy_part, "forward": forward_part}
+PARTS = {"jax": jax_part, "numpy": numpy_part, "forward": forward_part,
+         "full1": lambda args: full_part(args, 1), "full2": lambda args: full_part(args, 2),
+         "reference": reference_part,
+         "full_segmenter": lambda args: full_part(args, 1, segmenter=True)}
+DEVICES = {"jax": lambda args: args.devices, "full1": lambda args: 1, "full2": lambda args: 2,
+           "full_segmenter": lambda args: 1}
 
 def run_part(name: str, args, scratch: Path) -> dict:
     """Run one part in a fresh process (its own peak memory); returns its JSON record."""
@@ -235,9 +289,9 @@ def run_part(name: str, args, scratch: Path) -> dict:
     command = [sys.executable, __file__, "--part", name, "--out", str(out),
                "--results", str(results)] + [a for a in sys.argv[1:] if a != "--"]
     env = dict(os.environ)
-    if name == "jax":  # simulated CPU devices (ignored by GPU and TPU backends)
-        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
-                            f" --xla_force_host_platform_device_count={args.devices}").strip()
+    if name in DEVICES:  # simulated CPU devices (ignored by GPU and TPU backends)
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count="
+                            f"{DEVICES[name](args)}").strip()
     subprocess.run(command, check=True, env=env)
     record = json.loads(out.read_text())
     record["results"] = str(results)
@@ -267,7 +321,9 @@ def report(args, records: dict) -> dict:
     wall = {name: records[name]["seconds"] / images[name] for name in parts}
     cpu = {name: records[name]["cpu_seconds"] / images[name] for name in parts}
     ratios = {}
-    for name, key, target in (("numpy", "stats_vs_numpy", 10), ("forward", "stats_vs_forward", 20)):
+    on_cpu = "cpu" in records["jax"]["device"].lower()
+    for name, key, target in (("numpy", "stats_vs_numpy", 10),
+                              ("forward", "stats_vs_forward", 40 if on_cpu else 5)):
         if name in parts:
             ratios[key] = {"wall": wall[name] / wall["jax"], "cpu": cpu[name] / cpu["jax"],
                            "target": target}
@@ -292,9 +348,75 @@ def report(args, records: dict) -> dict:
     for name, ratio in ratios.items():
         print(f"{name}: {ratio['wall']:.3g}x wall-clock, {ratio['cpu']:.3g}x CPU time "
               f"(target >= {ratio['target']}x)")
+    counted = counted_costs(args, records["jax"])
+    full = full_dissection_report(args, records, ratios)
     return {"config": vars(args), "ms_per_image": {k: 1e3 * v for k, v in wall.items()},
             "cpu_ms_per_image": {k: 1e3 * v for k, v in cpu.items()}, "ratios": ratios,
-            "records": records}
+            "counted": counted, "full_dissection": full, "records": records}
+
+
+def counted_costs(args, record: dict) -> dict:
+    """Values histogrammed and host-to-device bytes, per image and pass (counted, any backend)."""
+    values = args.units * TARGET * TARGET
+    histogrammed = record["histogrammed"]
+    print(f"\n| radix pass ({record['plan']} plan) | values histogrammed per image | share |")
+    print("|---|---:|---:|")
+    for p, count in enumerate(histogrammed):
+        print(f"| {p} | {count:,.0f} | {count / values:.2%} |")
+    print("\n| pass | host-to-device bytes per image |\n|---|---:|")
+    for name, copied in record["host_to_device"].items():
+        print(f"| {name} | {copied:,.0f} |")
+    after = max(histogrammed[1:], default=0) / values
+    return {"values_per_image": values, "histogrammed_per_image": histogrammed,
+            "histogrammed_share_after_pass_0": after, "target_share_after_pass_0": 0.05,
+            "host_to_device_bytes_per_image": record["host_to_device"]}
+
+
+def full_dissection_report(args, records: dict, ratios: dict) -> dict:
+    """Whole dissection vs forward only (1 and 2 devices) and vs the PyTorch reference."""
+    out = {}
+    for name in ("full1", "full2", "full_segmenter"):
+        if name in records:
+            r = records[name]
+            ratios[f"{name}_vs_forward"] = {
+                "wall": r["full_vs_forward"], "target": 0.9 if "cpu" in r["device"].lower()
+                else 0.8}
+            what = " (segmenter in the loop)" if r["segmenter_in_the_loop"] else ""
+            print(f"full dissection vs forward only{what}, {r['device']}: "
+                  f"{r['full_vs_forward']:.3g}x "
+                  f"({r['images']} images: {r['full_seconds']:.1f} s vs "
+                  f"{r['forward_seconds']:.1f} s)")
+            out[name] = r
+    if "reference" in records and "full1" in records:
+        ref, ours = records["reference"], records["full1"]
+        theirs, mine = np.load(ref["results"]), np.load(ours["results"])
+        relative = np.abs(theirs["thresholds"] - mine["thresholds"]) / np.maximum(
+            np.abs(mine["thresholds"]), 1e-12)
+        out["vs_reference"] = {
+            "speedup_end_to_end": ref["seconds"] / ours["full_seconds"],
+            "reference_seconds": ref["seconds"], "jaxdissect_seconds": ours["full_seconds"],
+            "threshold_median_rel_diff": float(np.median(relative)),
+            "threshold_max_rel_diff": float(relative.max()),
+            "same_best_label": float(np.mean(theirs["labels"] == mine["labels"]))}
+        print(f"jaxdissect end to end vs the PyTorch reference algorithm (1 device): "
+              f"{out['vs_reference']['speedup_end_to_end']:.3g}x faster; sketch thresholds "
+              f"within {np.median(relative):.2%} (median), same best label for "
+              f"{out['vs_reference']['same_best_label']:.1%} of units")
+    return out
+
+
+def describe_run(load: list[float]) -> dict:
+    """When, where and how this JSON was made, so that it describes itself."""
+    import datetime
+
+    import jax
+
+    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, "
+                       f"{jax.devices()[0].device_kind} ({jax.default_backend()}), "
+                       f"jax {jax.__version__}",
+            "command": " ".join(["python", "bench/bench_stats.py", *sys.argv[1:]]),
+            "load_average": {"start": load[0], "end": load[1]}}
 
 
 def parse_args(argv=None):
@@ -307,6 +429,15 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=16, help="images per device per step")
     p.add_argument("--vgg-batch", type=int, default=4)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--host-cache", action="store_true",
+                   help="copy the batches from the host in every pass (as before the resident "
+                        "cache)")
+    p.add_argument("--full-images", type=int, default=16,
+                   help="images of the whole-dissection parts (VGG16 at 224 in the loop)")
+    p.add_argument("--full-batch", type=int, default=8, help="global batch of those parts")
+    p.add_argument("--segmenter", action="store_true",
+                   help="also a whole dissection with the published segmenter (UPerNet-50 at "
+                        "224) in the loop instead of given label maps (slow on CPU)")
     p.add_argument("--skip", nargs="*", default=[], choices=list(PARTS))
     p.add_argument("--part", choices=list(PARTS), help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
@@ -324,13 +455,15 @@ def main(argv=None) -> None:
     scratch = ROOT / "bench" / "out" / "bench_stats_parts"
     scratch.mkdir(parents=True, exist_ok=True)
     load = [os.getloadavg()[0]]  # other work on the machine slows every part
-    records = {name: run_part(name, args, scratch) for name in PARTS if name not in args.skip}
+    skip = set(args.skip) | ({"full_segmenter"} if not args.segmenter else set())
+    records = {name: run_part(name, args, scratch) for name in PARTS if name not in skip}
     load.append(os.getloadavg()[0])
     if "jax" not in records:
         raise SystemExit("--skip jax: nothing to compare")
     if "numpy" in records:
         check_same(records["jax"]["results"], records["numpy"]["results"])
     summary = report(args, {**records, "load_average": f"{load[0]:.1f} -> {load[1]:.1f}"})
+    summary = {**describe_run(load), **summary}
     out = ROOT / "bench" / "out" / "bench_stats.json"
     out.write_text(json.dumps(summary, indent=2))
     print(f"wrote {out.relative_to(ROOT)}")
