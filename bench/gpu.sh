@@ -54,10 +54,10 @@ step() {  # step NAME SECONDS JSON COMMAND...: run with a time limit, copy its J
 
 step invariance 70 "$out/invariance.json" \
     $python bench/check_accelerator.py --out "$out/invariance.json"
-step stats_2048 80 bench/out/bench_stats.json \
+step stats_2048 80 bench/out/stats.json \
     $python bench/bench_stats.py --devices 1 --batch 256 --images 2048 --vgg-batch 64 \
     --skip numpy full1 full2 reference
-step full_1024 130 bench/out/bench_stats.json \
+step full_1024 130 bench/out/stats.json \
     $python bench/bench_stats.py --devices 1 --batch 64 --images 128 --vgg-batch 64 \
     --full-images 1024 --full-batch 64 --segmenter --skip numpy full2
 if [ "$models" = --with-models ]; then
