@@ -91,9 +91,14 @@ def jax_full_vs_forward(seg: np.ndarray, images: int, batch: int, devices: int, 
     batches = host_batches(images_of(images), seg[:images], batch)
     vocabulary = segment.vocabulary if segmenter else ConceptVocabulary.numbered(concepts)
 
-    def forward():
-        outputs = [fn(shard_batch(mesh, b)) for b in batches]
-        jax.block_until_ready(outputs)
+    def forward():  # pipelined as the driver's pass 0: wait for a batch while the next runs
+        pending = None
+        for b in batches:
+            outputs = fn(shard_batch(mesh, b))
+            if pending is not None:
+                jax.block_until_ready(pending)
+            pending = outputs
+        jax.block_until_ready(pending)
 
     def full():
         return dissect(fn, iter(batches), [LAYER], get_config(), vocabulary=vocabulary,
