@@ -65,7 +65,7 @@ def test_passes_over_device_batches_copy_nothing():
                                 Progress(False))
         stats.first_pass(lambda source=source: iter(source), None)
         thresholds.append(stats.quantile_passes(lambda source=source: iter(source), None)["l"])
-        copied = stats.host_to_device["threshold pass 2"]
+        copied = stats.host_to_device["threshold pass 1"]
         assert copied == (1 if source is on_device else 4 * 2 * 2 * 3 * 4 // 4 + 1)
     np.testing.assert_array_equal(*thresholds)
 
