@@ -9,12 +9,18 @@ modes), requires identical thresholds, counts, IoU and top-k across batch sizes,
 with the CPU backend (the CPU's matmul kernels may round a few values differently, so a few
 pixels at a threshold may move: reported, not required to be zero).
 
-Usage: ``python bench/check_accelerator.py`` (exit status 1 if a batch size changes a bit).
+Usage: ``python bench/check_accelerator.py [--out FILE]`` (exit status 1 if a batch size changes
+a bit); ``--out`` writes the findings as JSON (default ``bench/out/check_accelerator.json``).
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime
+import json
+import os
 import sys
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -46,8 +52,13 @@ def same(a, b) -> bool:
             and np.array_equal(a.topk_indices, b.topk_indices))
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path,
+                        default=Path(__file__).parent / "out" / "check_accelerator.json")
+    args = parser.parse_args(argv)
     device = jax.devices()[0]
+    rows = []
     print(f"default backend: {device.platform} ({device.device_kind}), jax {jax.__version__}")
     failures = 0
     for source, target in ((7, 28), (14, 56)):
@@ -59,10 +70,25 @@ def main() -> int:
             cpu = run(acts, segs, mode, 32, jax.devices("cpu")[:1])
             moved = np.abs(cpu.counts.inter - results[8].counts.inter).sum()
             ulps = np.abs(cpu.thresholds.view(np.int32) - results[8].thresholds.view(np.int32))
+            rows.append({"shape": f"{source}->{target}", "mode": mode,
+                         "batch_sizes_identical": bool(invariant),
+                         "thresholds_equal_to_cpu": float(np.mean(ulps == 0)),
+                         "threshold_max_ulps": int(ulps.max()),
+                         "intersection_pixels_moved": int(moved),
+                         "intersection_pixels": int(cpu.counts.inter.sum()),
+                         "labels_equal_to_cpu": float(np.mean(
+                             cpu.labels.concept == results[8].labels.concept))})
             print(f"{source}->{target} {mode}: batch sizes 8/32/96 identical: {invariant}; "
                   f"vs CPU: thresholds equal {np.mean(ulps == 0):.1%} (max {ulps.max()} ulps), "
                   f"{moved} of {cpu.counts.inter.sum()} intersection pixels differ, labels "
                   f"equal {np.mean(cpu.labels.concept == results[8].labels.concept):.1%}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{device.device_kind} ({device.platform}), {os.cpu_count()} CPU cores, "
+                   f"jax {jax.__version__}",
+        "command": " ".join(["python", "bench/check_accelerator.py", *sys.argv[1:]]),
+        "load_average": os.getloadavg()[0], "rows": rows, "failures": failures}, indent=2))
     return 1 if failures else 0
 
 

@@ -8,9 +8,18 @@ narrow the threshold over the same data, and a last pass counts intersections of
 
 Steps run on global arrays whose batch axis is split over the mesh; statistic states are
 replicated. The quantile and counting passes run per device (``shard_map``): each device counts
-its rows into int32 histograms and tallies (on CPU one image, or one block of rows, at a time;
-on accelerators its whole batch, see :attr:`StepPlan.per_image`), an explicit ``psum`` adds
-them up, and the sums go into the wide counters. Integer sums are exact in any order, so the
+its rows into int32 histograms and tallies, an explicit ``psum`` adds them up, and the sums go
+into the wide counters. How a device counts is the plan's ``kind`` (chosen by platform):
+
+* ``"cpu"``: one image, or one block of rows, at a time with scatter-adds (so that the values
+  stay in cache);
+* ``"accelerator"`` (GPU): the whole batch at once; digit histograms by scatter-add (values
+  outside the prefix dropped), label counts by the matmul method;
+* ``"tpu"``: the whole batch at once with no scatter in any compiled step (XLA compiles a
+  scatter into a serial loop on TPU): digit histograms by one-hot matmuls, label counts by the
+  sorted-slots method, top-k merged by sorting.
+
+All kinds give the same bits. Integer sums are exact in any order, so the
 results are bit-identical for any device count and batch size. Host batches are placed with
 :func:`jaxdissect.sharding.shard_batch`, so on several hosts each process feeds its own rows.
 
@@ -53,43 +62,66 @@ from jaxdissect.dissection.progress import Progress
 from jaxdissect.dissection.upsample import block_rows, upsample, upsample_rows
 from jaxdissect.stats.counts import IoUCounts
 from jaxdissect.stats.quantile import ExactQuantile
-from jaxdissect.stats.topk import TopK
+from jaxdissect.stats.topk import MAX_PAIRWISE, TopK
 from jaxdissect.stats.wide_count import check_batch_count
 
 Source = Callable[[], Iterable[dict]]
 
 
+PLAN_KINDS = ("cpu", "accelerator", "tpu")
+COUNT_METHODS = {"cpu": "scatter", "accelerator": "matmul", "tpu": "sorted"}
+
+
+def plan_kind(mesh: jax.sharding.Mesh) -> str:
+    """The plan for the mesh's platform. CPU devices loop over their images (one image's
+    upsampled values stay in cache; measured 2.5x faster per image than whole batches); GPUs
+    and TPUs take their whole batch at once (a loop of small steps leaves them idle; the
+    counting pass was measured 40x slower per image that way on an H200)."""
+    platform = mesh.devices.flat[0].platform
+    return platform if platform in ("cpu", "tpu") else "accelerator"
+
+
 def loops_per_image(mesh: jax.sharding.Mesh) -> bool:
-    """Whether each device should loop over its images (CPU: one image's upsampled values stay
-    in cache; measured 2.5x faster per image than whole batches) rather than take its whole
-    batch at once (GPU and TPU: a loop of small steps leaves them idle; the counting pass was
-    measured 40x slower per image that way on an H200)."""
-    return mesh.devices.flat[0].platform == "cpu"
+    """Whether each device loops over its images (the ``"cpu"`` plan)."""
+    return plan_kind(mesh) == "cpu"
 
 
 @dataclass(frozen=True)
 class StepPlan:
     """What the compiled steps depend on. ``units[i]`` is the unit count of ``layers[i]``.
 
-    ``per_image``: each device loops over its images (and row blocks), or takes its whole
-    batch at once; ``None`` chooses by platform (see :func:`loops_per_image`)."""
+    ``kind``: how each device counts (see the module docstring); ``None`` chooses by platform
+    (:func:`plan_kind`)."""
 
     layers: tuple[str, ...]
     units: tuple[int, ...]
     seg_size: tuple[int, int]
     config: DissectConfig
     mesh: jax.sharding.Mesh
-    per_image: bool | None = None
+    kind: str | None = None
 
     def __post_init__(self):
-        if self.per_image is None:
-            object.__setattr__(self, "per_image", loops_per_image(self.mesh))
+        if self.kind is None:
+            object.__setattr__(self, "kind", plan_kind(self.mesh))
+        if self.kind not in PLAN_KINDS:
+            raise ValueError(f"plan kind {self.kind!r}: choose one of {PLAN_KINDS}")
+
+    @property
+    def per_image(self) -> bool:
+        """Each device loops over its images and row blocks (else takes its whole batch)."""
+        return self.kind == "cpu"
+
+    @property
+    def count_method(self) -> str:
+        return COUNT_METHODS[self.kind]
 
     def quantile(self, layer: str) -> ExactQuantile:
-        return ExactQuantile(self.units[self.layers.index(layer)], q=self.config.quantile)
+        return ExactQuantile(self.units[self.layers.index(layer)], q=self.config.quantile,
+                             count_with="matmul" if self.kind == "tpu" else "scatter")
 
     def topk(self, layer: str) -> TopK:
-        return TopK(self.units[self.layers.index(layer)], k=self.config.topk)
+        return TopK(self.units[self.layers.index(layer)], k=self.config.topk,
+                    pairwise_up_to=0 if self.kind == "tpu" else MAX_PAIRWISE)
 
     def block_rows(self, layer: str) -> int:
         """Output rows per block of the quantile passes (see :func:`upsample.block_rows`)."""
@@ -206,10 +238,10 @@ def _counter(units: int, num_concepts: int, category_of: tuple[int, ...] | None,
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _counts_step(plan: StepPlan, num_concepts, category_of, states, acts, seg, mask, thresholds):
     """The intersection pass on one global batch: int32 tallies per device (on CPU image by
-    image with scatter-adds; on accelerators the whole batch with the matmul method), summed
-    over the devices and added to the wide counts."""
+    image with scatter-adds; on accelerators the whole batch, see :data:`COUNT_METHODS`),
+    summed over the devices and added to the wide counts."""
     shards = sharding.num_data_shards(plan.mesh)
-    method = "scatter" if plan.per_image else "matmul"
+    method = plan.count_method
 
     def local(states, thresholds, acts, seg, mask):
         new = {}
@@ -234,14 +266,20 @@ def _counts_step(plan: StepPlan, num_concepts, category_of, states, acts, seg, m
 class LayerStatistics:
     """Streaming statistics of several layers over one data set.
 
-    ``unit_maps``: layer -> (h, w, U) of its activation; ``seg_size``: (H, W) of the concept grid.
+    ``unit_maps``: layer -> (h, w, U) of its activation; ``seg_size``: (H, W) of the concept grid;
+    ``kind``: the plan (see :class:`StepPlan`).
+
+    What the passes cost, counted (not timed), for benchmarks: ``histogrammed[layer][p]`` is the
+    number of values (all units together) that entered pass ``p``'s digit histograms, per image;
+    ``host_to_device[name]`` the bytes of host arrays copied to the devices in a pass, per image
+    (0 for batches already on the devices, see :mod:`jaxdissect.dissection.resident`).
     """
 
     def __init__(self, config: DissectConfig, unit_maps: Mapping[str, tuple[int, int, int]],
                  seg_size: tuple[int, int], mesh: jax.sharding.Mesh, progress: Progress,
-                 per_image: bool | None = None):
+                 kind: str | None = None):
         self.plan = StepPlan(tuple(unit_maps), tuple(int(s[2]) for s in unit_maps.values()),
-                             tuple(int(s) for s in seg_size), config, mesh, per_image)
+                             tuple(int(s) for s in seg_size), config, mesh, kind)
         self.layers, self.seg_size, self.mesh = self.plan.layers, self.plan.seg_size, mesh
         self.act_sizes = {l: tuple(s[:2]) for l, s in unit_maps.items()}
         self.progress = progress
@@ -252,6 +290,9 @@ class LayerStatistics:
             "topk": {l: self.topk[l].init() for l in self.layers},
         })
         self.num_images = 0
+        self.histogrammed: dict[str, list[float]] = {l: [] for l in self.layers}
+        self.host_to_device: dict[str, float] = {}
+        self._copied = [0, 0]  # bytes and images of the pass in progress
 
     def record_first(self, nonfinite: Mapping[str, np.ndarray], images: int, where: str) -> None:
         """Host-side bookkeeping of one pass-0 batch (after its outputs were fetched)."""
@@ -265,7 +306,7 @@ class LayerStatistics:
 
     def first_pass(self, source: Source, total: int | None) -> None:
         """Pass 0 from already computed activations (no model to run)."""
-        self.progress.start("pass 0", total)
+        self._begin("pass 0", total)
         pending = None
         for position, batch in enumerate(source()):
             device = self._place(batch, ("acts", "mask", "index"))
@@ -277,14 +318,38 @@ class LayerStatistics:
             self.progress.advance(self._images(batch))
         if pending is not None:
             self.record_first(*sharding.to_host(pending), f"batch {position}")
-        self.progress.end()
+        self._end()
 
     @staticmethod
     def _images(batch: dict) -> int:
         return int(np.sum(batch["mask"])) * jax.process_count()
 
+    def _begin(self, name: str, total: int | None) -> None:
+        self._copied, self._pass_name = [0, 0], name
+        self.progress.start(name, total)
+
+    def _end(self) -> None:
+        self.host_to_device[self._pass_name] = self._copied[0] / max(self._copied[1], 1)
+        self.progress.end()
+
     def _place(self, batch: dict, keys: tuple[str, ...]) -> dict:
-        return sharding.shard_batch(self.mesh, {k: batch[k] for k in keys})
+        """Batch-sharded device arrays of ``batch[keys]``: host arrays are copied (and their
+        bytes counted), arrays already on the devices are used as they are."""
+        leaves, tree = jax.tree.flatten({k: batch[k] for k in keys})
+        host = [i for i, x in enumerate(leaves) if not isinstance(x, jax.Array)]
+        placed = sharding.shard_batch(self.mesh, [leaves[i] for i in host])
+        for i, array in zip(host, placed, strict=True):
+            self._copied[0] += np.asarray(leaves[i]).nbytes
+            leaves[i] = array
+        self._copied[1] += len(batch["mask"])
+        return jax.tree.unflatten(tree, leaves)
+
+    def _record_histogrammed(self, states) -> None:
+        images = max(self.num_images, 1)
+        for l in self.layers:
+            if len(self.histogrammed[l]) < self.quantile[l].num_passes:
+                total = self.quantile[l].histogrammed(states[l]).sum()
+                self.histogrammed[l].append(float(total) / images)
 
     def quantile_passes(self, source: Source, total: int | None, start=None,
                         checkpoint=None) -> dict[str, np.ndarray]:
@@ -295,12 +360,13 @@ class LayerStatistics:
         done, states = start if start is not None else (0, sharding.to_host(
             self.states["quantile"]))
         for p in range(done + 1, max(q.num_passes for q in self.quantile.values()) + 1):
+            self._record_histogrammed(states)
             states = {l: self.quantile[l].next_pass(states[l]) for l in self.layers}
             active = tuple(l for l in self.layers if not self.quantile[l].done(states[l]))
             if not active:
                 break
             placed = sharding.replicate(self.mesh, {l: states[l] for l in active})
-            self.progress.start(f"threshold pass {p}", total)
+            self._begin(f"threshold pass {p}", total)
             window = sharding.StepWindow()
             for batch in source():
                 device = self._place(batch, ("acts", "mask"))
@@ -309,7 +375,7 @@ class LayerStatistics:
                 window.add(placed)
                 self.progress.advance(self._images(batch))
             states.update(sharding.to_host(placed))
-            self.progress.end()
+            self._end()
             if checkpoint is not None:
                 checkpoint(p, states)
         return {l: np.asarray(self.quantile[l].finalize(states[l]), np.float32)
@@ -319,12 +385,12 @@ class LayerStatistics:
               category_of: np.ndarray | None, total: int | None) -> dict:
         """The intersection pass; returns layer -> CountsResult (numpy int64)."""
         categories = None if category_of is None else tuple(int(c) for c in category_of)
-        counters = {l: _counter(u, num_concepts, categories)
+        counters = {l: _counter(u, num_concepts, categories, self.plan.count_method)
                     for l, u in zip(self.layers, self.plan.units, strict=True)}
         states = sharding.replicate(self.mesh, {l: c.init() for l, c in counters.items()})
         placed_thresholds = sharding.replicate(
             self.mesh, {l: np.asarray(thresholds[l], np.float32) for l in self.layers})
-        self.progress.start("intersection pass", total)
+        self._begin("intersection pass", total)
         window = sharding.StepWindow()
         for batch in source():
             device = self._place(batch, ("acts", "seg", "mask"))
@@ -332,7 +398,7 @@ class LayerStatistics:
                                   device["seg"], device["mask"], placed_thresholds)
             window.add(states)
             self.progress.advance(self._images(batch))
-        self.progress.end()
+        self._end()
         states = sharding.to_host(states)
         return {l: counters[l].finalize(states[l]) for l in self.layers}
 

@@ -2,8 +2,10 @@
 
 For each batch: ``acts, seg = fn(batch)`` on the device, top-k and the first quantile pass
 (:func:`jaxdissect.dissection.engine.first_update`), all in one jitted step; the raw activations (in
-their dtype) and segmentations of this process's rows are fetched while the next batch computes
-and appended to the activation cache. Labels, finiteness and batch shapes are checked as it goes.
+their dtype) and segmentations stay on the devices while they fit there
+(:mod:`jaxdissect.dissection.resident`); otherwise this process's rows are fetched while the next
+batch computes and appended to the host activation cache. Labels, finiteness and batch shapes
+are checked as it goes.
 With a :class:`~jaxdissect.dissection.resume.ResumeFolder` the states are checkpointed every few
 batches and a restarted run skips the batches already done.
 """
@@ -22,6 +24,7 @@ from jaxdissect import sharding
 from jaxdissect.dissection.cache import ActivationCache
 from jaxdissect.dissection.concepts import ConceptVocabulary
 from jaxdissect.dissection.engine import LayerStatistics, StepPlan, first_update
+from jaxdissect.dissection.resident import ResidentCache, device_bound
 from jaxdissect.dissection.resume import (
     IndexHash,
     Interrupted,
@@ -94,7 +97,9 @@ class FirstPass:
                  restart_stale=False):
         self.fn, self.layers, self.config, self.mesh = fn, tuple(layers), config, mesh
         self.progress, self.seg_size, self.vocabulary = progress, seg_size, vocabulary
-        self.cache = ActivationCache(memory_bound_bytes, cache_dir)
+        host_cache = ActivationCache(memory_bound_bytes, cache_dir)
+        self.cache = host_cache if resume_dir is not None else ResidentCache(
+            host_cache, device_bound(mesh, memory_bound_bytes), sharding.num_data_shards(mesh))
         self.resume_dir, self.checkpoint_every = resume_dir, max(1, int(checkpoint_every))
         self.checkpoint_seconds, self.latch = checkpoint_seconds, latch
         self.say = say or progress.note
@@ -161,8 +166,11 @@ class FirstPass:
         check_labels(self.vocabulary, int(low), int(high), where)
         self.label_range = [min(self.label_range[0], int(low)), max(self.label_range[1],
                                                                      int(high))]
-        self.cache.append({"acts": {l: sharding.local_rows(a) for l, a in acts.items()},
-                           "seg": sharding.local_rows(seg), "mask": host["mask"]})
+        if isinstance(self.cache, ResidentCache):  # fetched only if it moves to the host
+            self.cache.append({"acts": acts, "seg": seg, "mask": host["mask"]})
+        else:
+            self.cache.append({"acts": {l: sharding.local_rows(a) for l, a in acts.items()},
+                               "seg": sharding.local_rows(seg), "mask": host["mask"]})
         self.progress.advance(int(host["mask"].sum()) * jax.process_count())
         self.done_batches += 1
         kill_point("pass0-batch")

@@ -32,6 +32,19 @@ dissection engine therefore calls :meth:`histogram` on one block of rows of one 
 in a loop on each device, sums int32 histograms, and adds them to the wide counts once per
 batch; :meth:`update` with a big batch counts in spatial chunks. A comparison-sum costs ~0.8 ns
 per value *per bin* (~1000x the scatter-add at 2048 bins).
+
+Two ways to count a pass's digits (``count_with``), same integers:
+
+* ``"scatter"`` (default): one scatter-add per value into the (nb * U,) histogram; values that
+  are not candidates get an index past the end and are dropped.
+* ``"matmul"`` (no scatter, for TPUs, where XLA compiles a scatter into a serial loop): the digit
+  is split into a high and a low part, each a 0/1 one-hot (bfloat16, exact), and the per-unit
+  histogram is a batched matmul ``hist[u, a, b] = sum_n hi[n, u, a] * lo[n, u, b]`` with float32
+  accumulation (exact while a call sees fewer than 2**24 values per unit, checked). Candidates
+  only enter through the one-hots: the matrix units do the same work for every value.
+
+:meth:`ExactQuantile.histogrammed` says how many values of each unit entered a pass's
+histogram (pass 0: all of them; later passes: the candidates, those sharing the fixed prefix).
 """
 
 from __future__ import annotations
@@ -52,6 +65,8 @@ from jaxdissect.stats.wide_count import WideCount, check_batch_count
 KEY_BITS = 32
 CHUNK_ABOVE = 1 << 23  # values per update above which the batch is counted in spatial chunks
 CHUNK_SIZE = 1 << 21  # target values per chunk
+COUNT_WITH = ("scatter", "matmul")
+MATMUL_EXACT = 1 << 24  # float32 accumulates 0/1 products exactly below this many values
 
 
 @struct.dataclass
@@ -76,11 +91,13 @@ class QuantileState:
 
 @dataclasses.dataclass(frozen=True)
 class ExactQuantile:
-    """Static configuration (hashable). ``q``: fraction of values above the threshold."""
+    """Static configuration (hashable). ``q``: fraction of values above the threshold;
+    ``count_with``: how a pass counts digits (see the module docstring)."""
 
     num_units: int
     q: float = 0.01
     bits_per_pass: tuple[int, ...] = (11, 11, 10)
+    count_with: str = "scatter"
 
     def __post_init__(self):
         object.__setattr__(self, "bits_per_pass", tuple(int(b) for b in self.bits_per_pass))
@@ -92,6 +109,8 @@ class ExactQuantile:
             raise ValueError(
                 f"bits_per_pass={self.bits_per_pass}: the bits must sum to 32, each from 1 to 16"
             )
+        if self.count_with not in COUNT_WITH:
+            raise ValueError(f"count_with={self.count_with!r}: choose one of {COUNT_WITH}")
 
     @property
     def num_passes(self) -> int:
@@ -175,6 +194,8 @@ class ExactQuantile:
                 key = key - state.prefix
                 candidate = candidate & (key < jnp.uint32(1 << (shift + bits)))
             digit = ((key >> shift) & jnp.uint32((1 << bits) - 1)).astype(jnp.int32)
+            if self.count_with == "matmul":
+                return counts + _matmul_histogram(digit, candidate, bits)
             # Bin-major flat index (the histogram is (nb, U), so the unit axis, last in the
             # values, walks along memory); non-candidates point past the end and are dropped
             # (a negative index would wrap around instead).
@@ -182,6 +203,11 @@ class ExactQuantile:
             return counts.at[index.reshape(-1)].add(1, mode="drop")
 
         return _count_in_chunks(count, values, counts)
+
+    def histogrammed(self, state: QuantileState) -> np.ndarray:
+        """Host side: int64 (U,) values of each unit that entered this pass's histogram so far
+        (all values in pass 0; the candidates sharing the fixed prefix in later passes)."""
+        return state.hist.to_numpy().sum(axis=0)
 
     def add_histogram(self, state: QuantileState, counts: jax.Array,
                       values_per_unit: jax.Array) -> QuantileState:
@@ -296,6 +322,28 @@ def _count_in_chunks(count, values: jax.Array, counts: jax.Array) -> jax.Array:
         lambda i, c: count(jax.lax.dynamic_index_in_dim(chunks, i, 1, keepdims=False), c),
         counts,
     )
+
+
+def _matmul_histogram(digit: jax.Array, candidate: jax.Array, bits: int) -> jax.Array:
+    """Bin-major int32 (2**bits * U,) histogram of the candidates' ``digit`` (B, s, U), without
+    a scatter: two 0/1 one-hots (high and low half of the digit) and a matmul per unit."""
+    batch, spatial, units = digit.shape
+    n = batch * spatial
+    if n >= MATMUL_EXACT:
+        raise ValueError(f"ExactQuantile(count_with='matmul'): {n} values per unit in one call; "
+                         "use a smaller batch")
+    low_bits = bits // 2
+    high, low = digit >> low_bits, digit & ((1 << low_bits) - 1)
+
+    def one_hot(part, size, on):
+        hot = (part.reshape(n, units)[..., None] == jnp.arange(size, dtype=jnp.int32)) & on
+        return hot.astype(jnp.bfloat16)
+
+    on = candidate.reshape(n, units)[..., None]
+    hist = jnp.einsum("nua,nub->abu", one_hot(high, 1 << (bits - low_bits), on),
+                      one_hot(low, 1 << low_bits, jnp.bool_(True)),
+                      preferred_element_type=jnp.float32)
+    return hist.astype(jnp.int32).reshape(-1)
 
 
 def _select_digit(hist: np.ndarray, rank: np.ndarray, pass_index: int):

@@ -11,8 +11,9 @@ distinct and in ``[0, 2**31 - 2]``; each image must be streamed once. NaN scores
 An update merges the batch into the sorted state by counting, for each entry, the entries ranked
 above it (batch x (k + batch) x U comparisons) and scattering it to that position: ~10x faster
 on XLA:CPU than sorting the k + B rows of every unit with ``lax.sort``, which is used instead
-when more than ``MAX_PAIRWISE`` rows arrive at once (big global batches). Both give the same
-bits. Memory is ``k x U`` values and indices.
+when more than ``pairwise_up_to`` rows arrive at once (big global batches; 0: always, as on
+TPU, where a scatter compiles into a serial loop). Both give the same bits. Memory is
+``k x U`` values and indices.
 """
 
 from __future__ import annotations
@@ -42,10 +43,12 @@ class TopKState:
 
 @dataclasses.dataclass(frozen=True)
 class TopK:
-    """Static configuration (hashable): ``k`` best images for each of ``num_units`` units."""
+    """Static configuration (hashable): ``k`` best images for each of ``num_units`` units;
+    ``pairwise_up_to``: the most new rows merged by pairwise ranking (a scatter), else a sort."""
 
     num_units: int
     k: int = 100
+    pairwise_up_to: int = MAX_PAIRWISE
 
     def __post_init__(self):
         if self.num_units < 1 or self.k < 1:
@@ -90,7 +93,7 @@ class TopK:
 
     def _merge_sorted(self, values, indices, new_values, new_indices):
         """Keep the best k of a sorted (k, U) state and (n, U) new rows (any order)."""
-        if new_values.shape[0] > MAX_PAIRWISE:
+        if new_values.shape[0] > self.pairwise_up_to:
             descending = ~float32_order_key(jnp.concatenate([values, new_values]))
             _, kept, best = jax.lax.sort(
                 (descending, jnp.concatenate([indices, new_indices]),

@@ -28,12 +28,14 @@ def source_of(acts, segs, size):
     return source, calls
 
 
-@pytest.mark.parametrize("resolution", ["upsampled", "layer"])
-@pytest.mark.parametrize("per_image", [True, False], ids=["cpu-loop", "accelerator-batch"])
-def test_passes_over_a_source(per_image, resolution):
-    """Both ways of counting (a loop over images and row blocks per device with scatter-adds,
-    as on CPU; whole batches with the matmul counts, as on GPU/TPU) match the oracle, with
-    thresholds over the upsampled maps or over the raw maps at the layer's resolution."""
+@pytest.mark.parametrize("kind, resolution", [
+    ("cpu", "upsampled"), ("cpu", "layer"), ("accelerator", "upsampled"),
+    ("accelerator", "layer"), ("tpu", "upsampled")])
+def test_passes_over_a_source(kind, resolution):
+    """Every plan (a loop over images and row blocks per device with scatter-adds, as on CPU;
+    whole batches with matmul label counts, as on GPU; whole batches with no scatter, as on
+    TPU) matches the oracle, with thresholds over the upsampled maps or over the raw maps at
+    the layer's resolution."""
     rng = np.random.default_rng(0)
     acts = rng.integers(0, 6, size=(11, 2, 2, 3)).astype(np.float32) / 2
     acts[:, :, :, 2] = 1.5  # a constant unit: all its images tie for the top
@@ -41,12 +43,17 @@ def test_passes_over_a_source(per_image, resolution):
     config = get_config(quantile=0.1, topk=2, upsample="bilinear",
                         threshold_resolution=resolution)
     stats = LayerStatistics(config, {"l": (2, 2, 3)}, (4, 4), make_mesh(8), Progress(False),
-                            per_image=per_image)
-    assert stats.plan.per_image is per_image
+                            kind=kind)
+    assert stats.plan.kind == kind and stats.plan.per_image == (kind == "cpu")
     source, calls = source_of(acts, segs, 8)
     stats.first_pass(source, None)
     thresholds = stats.quantile_passes(source, None)
     assert len(calls) <= stats.quantile["l"].num_passes  # pass 0 + the remaining radix passes
+    values = 3 * (16 if resolution == "upsampled" else 4)  # per image, all of them in pass 0
+    histogrammed = stats.histogrammed["l"]
+    assert len(histogrammed) == 3 and histogrammed[0] == values
+    assert max(histogrammed[1:]) < values
+    assert stats.host_to_device["threshold pass 1"] == 2 * 2 * 3 * 4 + 1  # float32 maps, mask
     up = oracle.upsample(acts, (4, 4), "bilinear")
     np.testing.assert_array_equal(thresholds["l"],
                                   oracle.thresholds(up if resolution == "upsampled" else acts, 0.1))
@@ -72,9 +79,9 @@ def test_the_two_ways_give_the_same_bits_on_a_wide_layer():
     segs[:, 1] = np.where(rng.random((6, 20, 20)) < 0.5, segs[:, 0], segs[:, 1])
     config = get_config(topk=3)
     results = []
-    for per_image in (True, False):
+    for kind in ("cpu", "accelerator"):
         stats = LayerStatistics(config, {"l": (5, 5, 1400)}, (20, 20), make_mesh(2),
-                                Progress(False), per_image=per_image)
+                                Progress(False), kind=kind)
         assert stats.plan.block_rows("l") == 10
         source, _ = source_of(acts, segs, 4)
         stats.first_pass(source, None)
@@ -95,5 +102,7 @@ def test_the_two_ways_give_the_same_bits_on_a_wide_layer():
 def test_the_platform_chooses_the_loop():
     mesh = make_mesh(2)
     assert loops_per_image(mesh)  # CPU
-    assert StepPlan(("l",), (3,), (4, 4), get_config(), mesh).per_image
-    assert not StepPlan(("l",), (3,), (4, 4), get_config(), mesh, per_image=False).per_image
+    assert StepPlan(("l",), (3,), (4, 4), get_config(), mesh).kind == "cpu"
+    assert not StepPlan(("l",), (3,), (4, 4), get_config(), mesh, kind="tpu").per_image
+    with pytest.raises(ValueError, match="plan kind"):
+        StepPlan(("l",), (3,), (4, 4), get_config(), mesh, kind="gpu")

@@ -11,6 +11,7 @@ import pytest
 from stats_streaming import assert_same_state, host_leaves, stream
 
 from jaxdissect.stats import quantile
+from jaxdissect.stats.order_key import float32_order_key_np
 from jaxdissect.stats.quantile import ExactQuantile
 from jaxdissect.stats.wide_count import WideCount
 
@@ -209,3 +210,29 @@ def test_state_is_a_pytree_of_fixed_shapes():
     assert q.num_passes == 4 and hash(q) == hash(ExactQuantile(5, bits_per_pass=[8, 8, 8, 8]))
     shapes = [leaf.shape for leaf in host_leaves(q.init())]
     assert (256, 5) in shapes
+
+
+def test_matmul_counting_gives_the_same_states_without_a_scatter(rng):
+    """count_with="matmul" (the TPU plan's way): the same histograms as the scatter, pass by
+    pass, and no scatter in its jaxpr; histogrammed() is every value in pass 0, then the
+    candidates sharing the prefix."""
+    x = unit_mix(rng, SHAPE)
+    scatter = ExactQuantile(UNITS)
+    matmul = ExactQuantile(UNITS, count_with="matmul")
+    t_scatter, passes_scatter = run(scatter, x)
+    t_matmul, passes_matmul = run(matmul, x, batch_size=8, devices=2)
+    assert t_matmul.tobytes() == t_scatter.tobytes()
+    for a, b in zip(passes_matmul, passes_scatter, strict=True):
+        assert_same_state(a, b)
+    values = x.reshape(-1, UNITS)
+    np.testing.assert_array_equal(matmul.histogrammed(passes_matmul[0]), [len(values)] * UNITS)
+    prefix = np.asarray(matmul.next_pass(passes_matmul[0]).prefix)  # pass 1's 11 fixed bits
+    keys = float32_order_key_np(values)
+    candidates = ((keys >> 21) == (prefix >> 21)).sum(axis=0)
+    np.testing.assert_array_equal(matmul.histogrammed(passes_matmul[1]), candidates)
+    jaxpr = str(jax.make_jaxpr(matmul.update)(matmul.init(), x[:4], np.ones(4, bool)))
+    assert "scatter" not in jaxpr and "dot_general" in jaxpr
+    assert "scatter-add" in str(jax.make_jaxpr(scatter.update)(scatter.init(), x[:4],
+                                                               np.ones(4, bool)))
+    with pytest.raises(ValueError, match="count_with"):
+        ExactQuantile(3, count_with="sort")
