@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -93,6 +94,19 @@ def _build(tmp: Path, path: Path, write: Callable[[Path], None], move: Callable[
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` under a temporary name, then rename it."""
     return write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` under a temporary name, then rename it."""
+    return write_file(path, lambda tmp: tmp.write_bytes(data))
+
+
+def write_image(path: str | Path, image, format: str, **options) -> Path:
+    """Save a PIL image to ``path`` under a temporary name, then rename it. The image is encoded
+    in memory first: PIL's own file writer can stop short on a full disk without an error."""
+    buffer = io.BytesIO()
+    image.save(buffer, format, **options)
+    return write_bytes(path, buffer.getvalue())
 
 
 def write_json(path: str | Path, value, indent: int | None = 1) -> Path:

@@ -85,8 +85,11 @@ def assert_nothing_half_written(folder: Path) -> None:
         elif path.suffix == ".npy":
             np.load(path)
         elif path.suffix in (".jpg", ".png"):
-            with Image.open(path) as image:
-                image.load()
+            try:
+                with Image.open(path) as image:
+                    image.load()
+            except OSError as err:
+                raise AssertionError(f"{path} is not a whole image: {err}") from err
 
 
 def _user_namespace_works() -> bool:

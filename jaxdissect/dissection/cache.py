@@ -27,6 +27,8 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
+from jaxdissect.outputs import naming
+
 
 def _readable(nbytes: float) -> str:
     unit = "B"
@@ -139,13 +141,15 @@ class ActivationCache:
             self._files = {k: (self._spill_dir / f"array{i}.bin").open("ab")
                            for i, k in enumerate(self._layout)}
         for key, value in flat.items():
-            self._files[key].write(np.ascontiguousarray(value).tobytes())
+            with naming(self._files[key].name):  # a full disk names the cache file
+                self._files[key].write(np.ascontiguousarray(value).tobytes())
         self._spilled_batches += 1
 
     def _disk_arrays(self) -> dict[str, np.ndarray]:
         arrays = {}
         for i, (key, (shape, dtype)) in enumerate(self._layout.items()):
-            self._files[key].flush()
+            with naming(self._files[key].name):
+                self._files[key].flush()
             rows = self._spilled_batches * shape[0]
             arrays[key] = np.memmap(self._spill_dir / f"array{i}.bin", dtype=dtype, mode="r",
                                     shape=(rows, *shape[1:]))
@@ -170,8 +174,9 @@ class ActivationCache:
     def sync(self) -> None:
         """Flush the disk files to stable storage (a checkpoint may now refer to them)."""
         for f in self._files.values():
-            f.flush()
-            os.fsync(f.fileno())
+            with naming(f.name):
+                f.flush()
+                os.fsync(f.fileno())
 
     @classmethod
     def reopen(cls, cache_dir: str | Path, layout: list[list], num_batches: int) -> ActivationCache:

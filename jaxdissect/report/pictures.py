@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from jaxdissect.outputs import write_file
+from jaxdissect.outputs import write_image
 from jaxdissect.report.strips import join_strip
 from jaxdissect.report.svg import escape
 
@@ -71,7 +71,7 @@ def mark_cell(image: np.ndarray, cell: tuple[int, int], grid: tuple[int, int]) -
 def _save_row(images: Sequence[np.ndarray], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     picture = Image.fromarray(join_strip([scaled(np.asarray(im)) for im in images], gap=4))
-    write_file(path, lambda tmp: picture.save(tmp, "PNG", optimize=True))
+    write_image(path, picture, "PNG", optimize=True)
 
 
 def save_removal_pictures(folder: Path, relative_to: Path, made: dict, concept: str,

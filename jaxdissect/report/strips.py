@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from jaxdissect.outputs import write_file
+from jaxdissect.outputs import write_image
 from jaxdissect.report.resample import upsample_maps
 
 DIM_FACTOR = 0.35  # outside the mask a pixel keeps this share of its colour ...
@@ -160,7 +160,7 @@ def render_unit_strips(
         path = out_dir / strip_filename(unit, fmt)
         options = {"quality": quality} if FORMATS[fmt] == "JPEG" else {}
         picture = Image.fromarray(join_strip(thumbs))
-        write_file(path, lambda tmp, p=picture, o=options: p.save(tmp, FORMATS[fmt], **o))
+        write_image(path, picture, FORMATS[fmt], **options)
         paths.append(path)
     return paths
 
@@ -221,9 +221,8 @@ def render_unit_galleries(images, act_maps, thresholds, out_dir: str | Path, *,
         overlay.putpalette([0, 0, 0, *OUTLINE_RGB])
         top, lines = gallery_filenames(unit)
         image = Image.fromarray(picture)
-        write_file(out_dir / top, lambda tmp, p=image: p.save(tmp, "JPEG", quality=quality))
-        write_file(out_dir / lines, lambda tmp, p=overlay: p.save(tmp, "PNG", transparency=0,
-                                                                  compress_level=6))
+        write_image(out_dir / top, image, "JPEG", quality=quality)
+        write_image(out_dir / lines, overlay, "PNG", transparency=0, compress_level=6)
         paths.append(out_dir / top)
     return paths
 
