@@ -30,9 +30,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxdissect.dissection.arrays import dissect_arrays
 from jaxdissect.dissection.presets import get_config
 from jaxdissect.dissection.upsample import interpolation_matrix
+from jaxdissect.runs.arrays import dissect_arrays
 
 
 def make_data(folder: Path, args) -> tuple[Path, Path]:

@@ -25,9 +25,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxdissect.dissection.arrays import dissect_arrays
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.presets import get_config
+from jaxdissect.runs.arrays import dissect_arrays
 
 IMAGES, UNITS, CHANNELS, CONCEPTS = 96, 256, 3, 200
 

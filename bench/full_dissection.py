@@ -68,7 +68,7 @@ def jax_full_vs_forward(seg: np.ndarray, images: int, batch: int, devices: int, 
     """Seconds per run (medians) of the forward alone and of the whole dissection."""
     import jax
 
-    from jaxdissect.dissection.concepts import ConceptVocabulary
+    from jaxdissect.concepts import ConceptVocabulary
     from jaxdissect.dissection.driver import dissect
     from jaxdissect.dissection.presets import get_config
     from jaxdissect.sharding import make_mesh, replicate, shard_batch

@@ -33,11 +33,11 @@ _EXPORTS = {
     "TokenGrid": "jaxdissect.wrapping.layout",
     # the dissection engine
     "dissect": "jaxdissect.dissection.driver",
-    "dissect_arrays": "jaxdissect.dissection.arrays",
+    "dissect_arrays": "jaxdissect.runs.arrays",
     "DissectConfig": "jaxdissect.dissection.presets",
     "PRESETS": "jaxdissect.dissection.presets",
     "get_config": "jaxdissect.dissection.presets",
-    "ConceptVocabulary": "jaxdissect.dissection.concepts",
+    "ConceptVocabulary": "jaxdissect.concepts",
     "LayerResult": "jaxdissect.dissection.results",
     "load_result": "jaxdissect.dissection.results",
     "save_result": "jaxdissect.dissection.results",
@@ -57,8 +57,8 @@ _EXPORTS = {
     "Segmenter": "jaxdissect.models.segmenter.segment",
     "load_published_segmenter": "jaxdissect.models.segmenter.segment",
     # end-to-end runs
-    "dissect_model": "jaxdissect.pipeline.run",
-    "run_demo": "jaxdissect.demo.run",
+    "dissect_model": "jaxdissect.runs.model_dissection",
+    "run_demo": "jaxdissect.runs.demo",
     # experiments
     "unit_importance": "jaxdissect.interventions.ablation",
     "removal_curves": "jaxdissect.interventions.ablation",

@@ -31,7 +31,7 @@ def register(subparsers) -> None:
                         "OUT/<key>/, OUT/latest points at it")
     parser.add_argument("--quick", action="store_true",
                         help="reduced sizes (about 10x fewer images), for a fast check")
-    from jaxdissect.demo.settings import FULL, QUICK
+    from jaxdissect.runs.demo_settings import FULL, QUICK
 
     for name, what in SIZES.items():
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=None, metavar="N",
@@ -47,7 +47,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaxdissect.demo import FULL, QUICK, run_demo
+    from jaxdissect.runs import FULL, QUICK, run_demo
 
     settings = QUICK if args.quick else FULL
     changes = {name: getattr(args, name) for name in SIZES if getattr(args, name) is not None}

@@ -1,7 +1,7 @@
 """``jaxdissect dissect``: label every unit of a model's layers with the concept it detects.
 
-A thin layer over :func:`jaxdissect.pipeline.run.dissect_model`: it parses the options, calls
-it, and prints a one-screen summary.
+A thin layer over :func:`jaxdissect.runs.model_dissection.dissect_model`: it parses the
+options, calls it, and prints a one-screen summary.
 """
 
 from __future__ import annotations
@@ -117,8 +117,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaxdissect.pipeline.run import dissect_model
-    from jaxdissect.pipeline.summary import summary_text
+    from jaxdissect.runs.model_dissection import dissect_model
+    from jaxdissect.runs.terminal_summary import summary_text
 
     done = dissect_model(
         args.model, args.data, args.out, layers=_layers(args.layers), preset=args.preset,

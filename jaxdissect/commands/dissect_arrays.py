@@ -47,11 +47,11 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaxdissect.dissection.concepts import ConceptVocabulary
+    from jaxdissect.concepts import ConceptVocabulary
 
     # The concept file first: a bad one is reported before the arrays are opened.
     concepts = ConceptVocabulary.from_csv(args.concepts) if args.concepts else None
-    from jaxdissect.dissection.arrays import dissect_arrays
+    from jaxdissect.runs.arrays import dissect_arrays
 
     config = get_config(args.preset, quantile=args.quantile, miniou=args.miniou,
                         upsample=args.upsample, topk=args.topk,

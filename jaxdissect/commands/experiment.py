@@ -3,9 +3,9 @@
 NAME is ``ablation`` (classifier unit importance and removal curves), ``removal`` (zero a GAN's
 concept units), ``insertion`` (insert a GAN's concept units at every location, by context) or
 ``adversarial`` (targeted Carlini-Wagner attacks and unit peak changes). Each parses its options
-and calls one function of :mod:`jaxdissect.interventions.experiments`. The JSON goes to the
+and calls one function of :mod:`jaxdissect.runs.experiments`. The JSON goes to the
 dissection run it belongs to (``--run``, else the run of ``--dissection``), whose report is
-rebuilt (:mod:`jaxdissect.pipeline.experiment_output`), or to ``--out``; the command ends with
+rebuilt (:mod:`jaxdissect.runs.experiment_output`), or to ``--out``; the command ends with
 the finding in a few lines (:func:`jaxdissect.report.findings.summary_lines`).
 """
 
@@ -116,13 +116,13 @@ def _name(args: argparse.Namespace) -> tuple:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaxdissect.interventions import experiments
-    from jaxdissect.pipeline.experiment_output import (
+    from jaxdissect.report.findings import summary_lines
+    from jaxdissect.runs import experiments
+    from jaxdissect.runs.experiment_output import (
         experiment_name,
         experiment_path,
         save_experiment,
     )
-    from jaxdissect.report.findings import summary_lines
 
     out = experiment_path(experiment_name(*_name(args)), out=args.out, run=args.run,
                           dissection=args.dissection)

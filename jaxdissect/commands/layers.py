@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaxdissect.pipeline.models import load_studied_model
+    from jaxdissect.runs.models import load_studied_model
     from jaxdissect.wrapping import layers_text
 
     studied = load_studied_model(args.model)

@@ -12,8 +12,8 @@ from jaxdissect.data.folder import IMAGE_EXTENSIONS, ImageFolder
 from jaxdissect.data.latents import LatentSource, latent_batches
 from jaxdissect.data.packed import PackedSource, cache_key, cached
 from jaxdissect.data.preprocess import ImagePreprocess
+from jaxdissect.data.skipped import BadDataWarning, BadRecordError, DataSummary, SkippedRecord
 from jaxdissect.data.source import Field, RowSource
-from jaxdissect.data.summary import BadDataWarning, BadRecordError, DataSummary, SkippedRecord
 from jaxdissect.data.tfds_source import TfdsImages
 
 __all__ = [

@@ -4,7 +4,7 @@
 (``image`` (B, H, W, 3) uint8, ``label``, ``seg``, ``z`` ...), ``index`` (B,) int64 dataset
 indices and ``mask`` (B,) bool. Global batch k holds dataset rows ``k*B .. k*B+B-1``; the last
 one is padded to B with zero rows (index 0, mask False). Rows that could not be read keep
-their index and have mask False (see :mod:`jaxdissect.data.summary`).
+their index and have mask False (see :mod:`jaxdissect.data.skipped`).
 
 Multi-host: with P processes, process p reads only rows ``p*B/P .. (p+1)*B/P`` of every global
 batch, so concatenating the hosts' batches gives the single-host batch (B must be a multiple of

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from jaxdissect.data.skipped import BadRecordError
 from jaxdissect.data.source import Field, RowSource
-from jaxdissect.data.summary import BadRecordError
 
 SIZE_COLUMNS = ("image", "split", "ih", "iw", "sh", "sw")
 
@@ -209,9 +209,9 @@ class BrodenDataset(RowSource):
         return [(int(r["number"]), r["name"], r["category"]) for r in rows if int(r["number"])]
 
     def vocabulary(self):
-        """The labels as a ``jaxdissect.dissection.concepts.ConceptVocabulary`` (number, name,
+        """The labels as a ``jaxdissect.concepts.ConceptVocabulary`` (number, name,
         primary category = the largest count in label.csv's ``object(123);part(4)``)."""
-        from jaxdissect.dissection.concepts import ConceptVocabulary
+        from jaxdissect.concepts import ConceptVocabulary
 
         return ConceptVocabulary.from_rows(self.label_rows())
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from jaxdissect.data.preprocess import ImagePreprocess, read_image
+from jaxdissect.data.skipped import BadRecordError
 from jaxdissect.data.source import Field, RowSource
-from jaxdissect.data.summary import BadRecordError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 

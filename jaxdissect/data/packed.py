@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from jaxdissect.data.batching import batches
+from jaxdissect.data.skipped import BadDataWarning, BadRecordError
 from jaxdissect.data.source import Field, RowSource
-from jaxdissect.data.summary import BadDataWarning, BadRecordError
 
 CACHE_FORMAT = 1
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jaxdissect.data.summary import BadRecordError, DataSummary
+from jaxdissect.data.skipped import BadRecordError, DataSummary
 
 
 @dataclass(frozen=True)
@@ -128,3 +128,39 @@ def check_row(row: dict[str, np.ndarray], fields: dict[str, Field], row_name: st
         shape = tuple(np.shape(row[name]))
         if shape != field.shape:
             raise BadRecordError(row_name, f"{name} has shape {shape}, expected {field.shape}")
+
+
+class FirstRows(RowSource):
+    """The first ``limit`` rows of ``source`` (all of them when it has fewer)."""
+
+    def __init__(self, source: RowSource, limit: int):
+        if int(limit) < 1:
+            raise ValueError(f"limit={limit}: keep at least one row")
+        self.source, self.limit = source, min(int(limit), len(source))
+        self.fields, self.strict = source.fields, source.strict
+        self.description = f"the first {self.limit} rows of {source.description}"
+        self.classes = getattr(source, "classes", None)
+
+    def __len__(self) -> int:
+        return self.limit
+
+    def row_name(self, index: int) -> str:
+        return self.source.row_name(index)
+
+    def read_row(self, index: int) -> dict[str, np.ndarray]:
+        return self.source.read_row(index)
+
+    def read_batch(self, indices, executor=None):
+        if len(indices) and max(indices) >= self.limit:
+            raise IndexError(f"row {max(indices)} is beyond the limit of {self.limit} rows")
+        return self.source.read_batch(indices, executor)
+
+    def identity(self) -> dict:
+        return {"kind": "first_rows", "rows": self.limit, "of": self.source.identity()}
+
+    def vocabulary(self):
+        return self.source.vocabulary()
+
+    @property
+    def summary(self):
+        return self.source.summary

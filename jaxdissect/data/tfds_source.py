@@ -16,8 +16,8 @@ import os
 import numpy as np
 
 from jaxdissect.data.preprocess import ImagePreprocess, image_from_array
+from jaxdissect.data.skipped import BadRecordError
 from jaxdissect.data.source import Field, RowSource
-from jaxdissect.data.summary import BadRecordError
 
 
 def open_data_source(name: str, split: str, data_dir: str | None):

@@ -38,7 +38,7 @@ import jax
 import numpy as np
 
 from jaxdissect import sharding
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.engine import LayerStatistics
 from jaxdissect.dissection.first_pass import BatchFn, FirstPass
 from jaxdissect.dissection.presets import DissectConfig

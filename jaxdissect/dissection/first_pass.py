@@ -21,8 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdissect import sharding
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.cache import ActivationCache
-from jaxdissect.dissection.concepts import ConceptVocabulary
 from jaxdissect.dissection.engine import LayerStatistics, StepPlan, first_update
 from jaxdissect.dissection.resident import ResidentCache, device_bound
 from jaxdissect.dissection.resume import (

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 
 
 def _safe_ratio(inter: np.ndarray, union: np.ndarray) -> np.ndarray:

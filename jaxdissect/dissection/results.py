@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.labels import UnitLabels, assign_labels, compute_iou, detector_counts
 from jaxdissect.dissection.presets import DissectConfig
 from jaxdissect.outputs import MANIFEST, check_manifest, naming, write_folder, write_manifest

@@ -11,7 +11,7 @@ import difflib
 
 import numpy as np
 
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 
 
 def units_by_iou(iou: np.ndarray, concept: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """What was dissected, for the page headers: model, data, segmenter, settings, version, date.
 
-Every run folder holds a ``run.json`` (written by :mod:`jaxdissect.dissection.runkey`): the
+Every run folder holds a ``run.json`` (written by :mod:`jaxdissect.runs.runkey`): the
 identity (``config``, ``model``, ``data``, ``segmenter``, ``version``), the ``settings`` that do
 not change results (the model's location, the batch size ...) and the finished ``layers`` with
 their times; ``data_summary.json`` beside it lists skipped images. :func:`find_run_info` finds

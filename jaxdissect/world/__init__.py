@@ -1,4 +1,4 @@
-"""Models of the synthetic concept world (``jaxdissect.data.world``), trained and shipped.
+"""Models of the synthetic concept world (``jaxdissect.world.source``), trained and shipped.
 
 - ``load_world_model(name)`` -> ``Net`` for ``classifier`` (VGG-style scene classifier),
   ``segmenter`` (object / material / part heads plus colour from RGB) and ``generator`` (a

@@ -23,11 +23,11 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import linalg
 
-from jaxdissect.data.world import WorldConfig, render_world
-from jaxdissect.data.world_vocab import OBJECT_NUMBER
 from jaxdissect.models.base import Net
 from jaxdissect.world.models import WORLD_NORMALIZATION, labels_from_logits
+from jaxdissect.world.source import WorldConfig, render_world
 from jaxdissect.world.training import HELD_OUT_SEED, TEST_SEED
+from jaxdissect.world.vocabulary import OBJECT_NUMBER
 
 COUNTED_OBJECTS = ("house", "road", "tree", "car", "person", "cloud", "sun")
 FEATURE_LAYER = "enc4"

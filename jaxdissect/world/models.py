@@ -26,17 +26,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdissect.data.world_layout import SCENE_CLASSES
-from jaxdissect.data.world_vocab import (
+from jaxdissect.models.base import Normalization, check_layers
+from jaxdissect.models.edits import Edits, tap
+from jaxdissect.models.registry import ArchSpec, register_arch
+from jaxdissect.world.layout import SCENE_CLASSES
+from jaxdissect.world.vocabulary import (
     MATERIAL_NUMBER,
     OBJECT_NUMBER,
     PART_NUMBER,
     name_colours,
     part_owner_table,
 )
-from jaxdissect.models.base import Normalization, check_layers
-from jaxdissect.models.edits import Edits, tap
-from jaxdissect.models.registry import ArchSpec, register_arch
 
 WORLD_NORMALIZATION = Normalization(size=64)
 # Head index -> concept number (index 0 = none), one table per head.

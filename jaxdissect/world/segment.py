@@ -13,9 +13,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdissect.data.world import quad_labels
 from jaxdissect.models.base import Net
 from jaxdissect.world.models import WORLD_NORMALIZATION, labels_from_logits
+from jaxdissect.world.source import quad_labels
 
 
 def segment(module, params, images_uint8: jax.Array) -> jax.Array:

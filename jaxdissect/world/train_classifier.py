@@ -15,8 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdissect.data.world import WorldConfig, render_world
 from jaxdissect.world.models import WORLD_NORMALIZATION, WorldVGG
+from jaxdissect.world.source import WorldConfig, render_world
 from jaxdissect.world.training import HELD_OUT_SEED, TRAIN_SEED, fit, world_stream
 
 

@@ -40,10 +40,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdissect.data.world import WorldConfig, render_world
 from jaxdissect.models.proggan import ProgressiveGenerator
 from jaxdissect.world.gan import WorldDiscriminator, gan_loss, with_r1_weights
 from jaxdissect.world.generator_quality import output_size, sample_quality
+from jaxdissect.world.source import WorldConfig, render_world
 from jaxdissect.world.training import HELD_OUT_SEED, TRAIN_SEED, fit
 
 

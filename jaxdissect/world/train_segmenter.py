@@ -18,11 +18,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdissect.data.world import WorldConfig, render_world
-from jaxdissect.data.world_vocab import NUM_BASE_CONCEPTS
 from jaxdissect.world.models import HEAD_CONCEPTS, WORLD_NORMALIZATION, WorldSegmenter
 from jaxdissect.world.segment import segment
+from jaxdissect.world.source import WorldConfig, render_world
 from jaxdissect.world.training import HELD_OUT_SEED, TRAIN_SEED, fit, world_stream
+from jaxdissect.world.vocabulary import NUM_BASE_CONCEPTS
 
 CHANNEL = {"object": 0, "material": 1, "part": 2, "colour": 3}
 

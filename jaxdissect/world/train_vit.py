@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jaxdissect.data.world import WorldConfig
+from jaxdissect.world.source import WorldConfig
 from jaxdissect.world.train_classifier import ClassifierSettings, fit_classifier
 from jaxdissect.world.vit import WorldViT, sizes_of
 

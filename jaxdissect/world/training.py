@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdissect.data.world import WorldConfig, render_world
+from jaxdissect.world.source import WorldConfig, render_world
 
 TRAIN_SEED = 0
 HELD_OUT_SEED = 1

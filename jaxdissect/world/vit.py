@@ -18,8 +18,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxdissect.data.world_layout import SCENE_CLASSES
 from jaxdissect.models.registry import ArchSpec, register_arch
+from jaxdissect.world.layout import SCENE_CLASSES
 from jaxdissect.world.models import WORLD_NORMALIZATION
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from jaxdissect.data.skipped import BadRecordError
 from jaxdissect.data.source import Field, RowSource
-from jaxdissect.data.summary import BadRecordError
 
 
 def random_image(rng, height, width):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jaxdissect.data.batching import batches
-from jaxdissect.data.summary import BadDataWarning, BadRecordError
+from jaxdissect.data.skipped import BadDataWarning, BadRecordError
 
 
 def collect(iterable):

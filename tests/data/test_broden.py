@@ -4,7 +4,7 @@ from PIL import Image
 
 from jaxdissect.data.batching import batches
 from jaxdissect.data.broden import BrodenDataset, decode_label_map
-from jaxdissect.data.summary import BadDataWarning
+from jaxdissect.data.skipped import BadDataWarning
 
 
 def test_rows_without_data_are_skipped_and_channels_are_blocks(broden_folder):

@@ -10,7 +10,7 @@ from jaxdissect.data import (
     TfdsImages,
     open_source,
 )
-from jaxdissect.data.summary import BadDataWarning
+from jaxdissect.data.skipped import BadDataWarning
 
 
 def test_each_scheme(image_folder, broden_folder):

@@ -4,7 +4,7 @@ from PIL import Image
 
 from jaxdissect.data.batching import batches
 from jaxdissect.data.folder import ImageFolder
-from jaxdissect.data.summary import BadDataWarning, BadRecordError
+from jaxdissect.data.skipped import BadDataWarning, BadRecordError
 
 GOOD = ["cat/a.jpg", "cat/b_lossless.PNG", "dog/a.bmp", "dog/c.png", "dog/d.webp"]
 BAD = ["dog/broken.jpg", "dog/not_an_image.png"]

@@ -8,7 +8,7 @@ from jaxdissect.data.batching import batches
 from jaxdissect.data.broden import BrodenDataset
 from jaxdissect.data.folder import ImageFolder
 from jaxdissect.data.packed import PackedSource, cache_key, cached
-from jaxdissect.data.summary import BadDataWarning, BadRecordError
+from jaxdissect.data.skipped import BadDataWarning, BadRecordError
 
 
 def all_batches(source, batch_size=3):

@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from jaxdissect.data.summary import BadDataWarning, BadRecordError, DataSummary
+from jaxdissect.data.skipped import BadDataWarning, BadRecordError, DataSummary
 
 
 def test_load_masks_bad_rows_and_names_them(array_source):

@@ -1,4 +1,4 @@
-"""Tests for jaxdissect/dissection/arrays.py: against the brute-force oracle, every bad input."""
+"""Tests for jaxdissect/runs/arrays.py: against the brute-force oracle, every bad input."""
 
 import json
 
@@ -6,9 +6,9 @@ import dissect_oracle as oracle
 import numpy as np
 import pytest
 
-from jaxdissect.dissection.arrays import dissect_arrays
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.presets import get_config
+from jaxdissect.runs.arrays import dissect_arrays
 
 
 def random_case(rng, n, units, small, scale, k=2, concepts=7):

@@ -1,4 +1,4 @@
-"""Property test of jaxdissect/dissection/arrays.py and the statistics behind it: random shapes,
+"""Property test of jaxdissect/runs/arrays.py and the statistics behind it: random shapes,
 dtypes and values (valid or not) either match the numpy oracle exactly or fail with a one-line
 error. Derandomized, with a small example count and few distinct shapes (each new shape
 compiles), so it stays a few seconds of the default suite.
@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from jaxdissect import cli
-from jaxdissect.dissection.arrays import dissect_arrays
 from jaxdissect.dissection.presets import get_config
 from jaxdissect.dissection.upsample import upsample
+from jaxdissect.runs.arrays import dissect_arrays
 
 ERRORS = (ValueError, FileNotFoundError, FileExistsError)
 SETTINGS = dict(derandomize=True, deadline=None, database=None,

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from jaxdissect import cli
-from jaxdissect.dissection.arrays import dissect_arrays
 from jaxdissect.dissection.presets import get_config
+from jaxdissect.runs.arrays import dissect_arrays
 
 
 @pytest.fixture

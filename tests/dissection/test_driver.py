@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.driver import dissect, layer_folder
 from jaxdissect.dissection.presets import get_config
 from jaxdissect.dissection.results import load_result

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.first_pass import check_labels, host_batch
 from jaxdissect.sharding import local_rows, make_mesh, shard_batch
 

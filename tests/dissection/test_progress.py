@@ -1,5 +1,5 @@
 """Tests for jaxdissect/dissection/progress.py (the command line's output is tested in
-tests/pipeline/test_run_resume.py)."""
+tests/runs/test_run_resume.py)."""
 
 import io
 

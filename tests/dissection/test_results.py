@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.presets import get_config
 from jaxdissect.dissection.results import (
     DamagedResultError,

@@ -12,7 +12,7 @@ from PIL import Image
 from toy_models import TinyClassifier, make_generator, tiny_classifier
 
 from jaxdissect import cli
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.presets import get_config
 from jaxdissect.dissection.results import build_layer_result, save_result
 from jaxdissect.models.base import Net, Normalization

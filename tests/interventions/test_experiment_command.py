@@ -18,9 +18,9 @@ from experiment_fixtures import (
 )
 
 from jaxdissect.checkpoint import save_model
-from jaxdissect.interventions import experiments
 from jaxdissect.models.proggan import ProgressiveGenerator
 from jaxdissect.report.plots import load_experiment
+from jaxdissect.runs import experiments
 
 
 def test_ablation_command_writes_a_report_plot(tmp_path, capsys):

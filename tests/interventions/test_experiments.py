@@ -1,4 +1,4 @@
-"""Tests of jaxdissect/interventions/experiments.py: the experiments from files."""
+"""Tests of jaxdissect/runs/experiments.py: the experiments from files."""
 
 import json
 

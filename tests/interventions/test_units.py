@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.interventions.units import (
     concept_number,
     concept_units,

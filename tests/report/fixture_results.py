@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.labels import assign_labels, compute_iou, detector_counts
 from jaxdissect.report.strips import render_unit_strips
 

@@ -20,8 +20,8 @@ Seeds and sizes: ``science_settings``.
 import pytest
 from science_settings import BATCH, DEVICES, PROBE_IMAGES, PROBE_LATENTS, PROBE_SEED
 
-from jaxdissect.pipeline.models import load_studied_model
-from jaxdissect.pipeline.run import dissect_model
+from jaxdissect.runs.model_dissection import dissect_model
+from jaxdissect.runs.models import load_studied_model
 
 
 def _dissect(model, data, folder, layers, segmenter):

@@ -29,10 +29,10 @@ import pytest
 from science_settings import BATCH, DEVICES, EVAL_SEED, PROBE_IMAGES
 
 from jaxdissect.data.batching import batches
-from jaxdissect.data.world_layout import SCENE_CLASSES
-from jaxdissect.data.world_vocab import OBJECT_NUMBER
 from jaxdissect.interventions import count_predictions, labelled_and_random_sets
-from jaxdissect.pipeline.probe import WorldRows
+from jaxdissect.world.layout import SCENE_CLASSES
+from jaxdissect.world.source import WorldRows
+from jaxdissect.world.vocabulary import OBJECT_NUMBER
 
 CLASS, OBJECT = "farm", "fence"
 RANDOM_DRAWS = 20

@@ -31,15 +31,15 @@ import pytest
 from science_settings import DEVICES, EVAL_SEED
 
 from jaxdissect.data.batching import batches
-from jaxdissect.data.world_vocab import OBJECT_NUMBER
 from jaxdissect.interventions import (
     insert_concept_units,
     remove_concept_units,
     unit_quantiles,
     units_by_iou,
 )
-from jaxdissect.interventions.experiments import load_segmenter
-from jaxdissect.pipeline.probe import open_probe_data
+from jaxdissect.runs.data import open_probe_data
+from jaxdissect.runs.experiments import load_segmenter
+from jaxdissect.world.vocabulary import OBJECT_NUMBER
 
 REMOVAL_SAMPLES = 150
 INSERTION_SAMPLES = 10

@@ -22,7 +22,7 @@ overall-best labels.
 import numpy as np
 import pytest
 
-from jaxdissect.data.world_vocab import OBJECT_NUMBER
+from jaxdissect.world.vocabulary import OBJECT_NUMBER
 
 MIN_INTERPRETABLE_FRACTION = 0.5
 MIN_OBJECTS_DETECTED = 7  # objects some conv4_2 unit passes 0.04 with

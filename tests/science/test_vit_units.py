@@ -29,11 +29,11 @@ import pytest
 from science_settings import BATCH, DEVICES, EVAL_SEED, PROBE_IMAGES
 
 from jaxdissect.data.batching import batches
-from jaxdissect.data.world_layout import SCENE_CLASSES
-from jaxdissect.data.world_vocab import OBJECT_NUMBER
 from jaxdissect.interventions import count_predictions
 from jaxdissect.interventions.units import units_by_iou
-from jaxdissect.pipeline.probe import WorldRows
+from jaxdissect.world.layout import SCENE_CLASSES
+from jaxdissect.world.source import WorldRows
+from jaxdissect.world.vocabulary import OBJECT_NUMBER
 
 pytestmark = pytest.mark.slow  # a 600-image ViT dissection and 22 ablation sets: ~1 CPU-minute
 

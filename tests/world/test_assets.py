@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from jaxdissect import checkpoint
-from jaxdissect.data.world import WorldConfig, render_world
-from jaxdissect.data.world_vocab import OBJECT_NUMBER
 from jaxdissect.models.edits import ablate
 from jaxdissect.world.assets import ASSET_DIR, WORLD_MODELS, asset_path, load_world_model
 from jaxdissect.world.generator_quality import sample_quality, to_uint8, upsample_uint8
 from jaxdissect.world.segment import segment_fn
+from jaxdissect.world.source import WorldConfig, render_world
 from jaxdissect.world.train_classifier import classifier_accuracy
 from jaxdissect.world.train_segmenter import segmenter_accuracy
 from jaxdissect.world.training import HELD_OUT_SEED, TEST_SEED
+from jaxdissect.world.vocabulary import OBJECT_NUMBER
 
 
 @pytest.fixture(scope="module")

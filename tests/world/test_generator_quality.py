@@ -4,7 +4,6 @@ object statistics, and the segmenter's view of images."""
 import numpy as np
 import pytest
 
-from jaxdissect.data.world_vocab import OBJECT_NUMBER
 from jaxdissect.world.generator_quality import (
     SEGMENTER_SIZE,
     frechet_distance,
@@ -12,6 +11,7 @@ from jaxdissect.world.generator_quality import (
     real_images,
     segmenter_view,
 )
+from jaxdissect.world.vocabulary import OBJECT_NUMBER
 
 
 def test_frechet_distance_matches_the_gaussian_closed_form():

@@ -5,8 +5,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdissect.data.world import WorldConfig, render_world
-from jaxdissect.data.world_vocab import OBJECT_NUMBER, PART_NUMBER, name_colours
 from jaxdissect.models.base import Net
 from jaxdissect.models.edits import ablate
 from jaxdissect.world.models import (
@@ -16,6 +14,8 @@ from jaxdissect.world.models import (
     WorldVGG,
     labels_from_logits,
 )
+from jaxdissect.world.source import WorldConfig, render_world
+from jaxdissect.world.vocabulary import OBJECT_NUMBER, PART_NUMBER, name_colours
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdissect.data.world import WorldConfig, render_world
 from jaxdissect.models.proggan import ProgressiveGenerator
 from jaxdissect.world.gan import WorldDiscriminator, gan_loss, with_r1_weights
 from jaxdissect.world.models import WorldSegmenter, WorldVGG
+from jaxdissect.world.source import WorldConfig, render_world
 from jaxdissect.world.train_classifier import classifier_loss
 from jaxdissect.world.train_generator import WorldEncoder, scene_batches, vae_loss
 from jaxdissect.world.train_segmenter import augment, head_targets, segmenter_loss

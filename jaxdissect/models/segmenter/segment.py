@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.models.base import Net
 from jaxdissect.models.segmenter.merge import MergeTables, merge_labels
 from jaxdissect.models.segmenter.preprocess import WORKING_SIZE, color_input, upernet_input

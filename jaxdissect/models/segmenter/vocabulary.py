@@ -23,7 +23,7 @@ K+1 .. 5K                      quad halves blocked by suffix: all ``-t``, all ``
 
 A part channel whose name is an object name (window, door, ...) maps to that object's number;
 each group's first channel maps to 0. :func:`unified_vocabulary` builds the matching
-:class:`~jaxdissect.dissection.concepts.ConceptVocabulary` (categories object, part, material,
+:class:`~jaxdissect.concepts.ConceptVocabulary` (categories object, part, material,
 color).
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 
 QUAD_SUFFIXES = ("t", "l", "b", "r")  # the order of the blocks, not of the label channels
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from segmenter_params import random_params
 
-from jaxdissect.dissection.concepts import ConceptVocabulary
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.models.base import Net
 from jaxdissect.models.segmenter.colornet import ColorNet
 from jaxdissect.models.segmenter.segment import Segmenter, published_segmenter
