@@ -1,8 +1,11 @@
 """Input pipelines: image folders, tensorflow-datasets, Broden, latent samples, packed caches.
 
-Every source is a :class:`RowSource` (random access, fixed row shapes); :func:`batches` turns one
-into fixed-size padded and masked batches of host numpy arrays, decoded in parallel threads,
-prefetched, and split over hosts. :func:`open_source` picks a source from one string.
+Every source is a :class:`RowSource` (random access, fixed row shapes, a :class:`DataSummary` of
+what it skipped); :func:`batches` turns one into fixed-size padded and masked batches of host
+numpy arrays, decoded in parallel threads, prefetched, and split over hosts.
+:func:`open_source` picks a source from one string. The synthetic world's source lives with the
+rest of the world in :mod:`jaxdissect.world`. A new data source is one module here (a
+``RowSource``) and its scheme in :mod:`.factory`.
 """
 
 from jaxdissect.data.batching import Batches, batches

@@ -1,0 +1,17 @@
+"""The dissection engine: activations and segmentations in, thresholds, IoUs and labels out.
+
+Flow, one module per step: :mod:`.first_pass` runs ``fn(batch) -> (acts, seg)`` once per image
+(top-k and the first threshold digit) and keeps its outputs on the devices (:mod:`.resident`) or
+in the host cache (:mod:`.cache`); :mod:`.engine` replays them for the radix threshold passes and
+the counting pass (statistics from :mod:`jaxdissect.stats`, upsampling from :mod:`.upsample` and
+:mod:`.interpolation`); :mod:`.labels` turns counts into IoUs, labels and detector tallies;
+:mod:`.results` is the saved :class:`~.results.LayerResult`. :mod:`.driver` is
+``jaxdissect.dissect`` (all of it for a list of layers, into an output folder it is given),
+:mod:`.resume` its checkpoints, :mod:`.progress` its progress display, :mod:`.presets` the
+published settings.
+
+Nothing here opens a model, data or segmenter by name, or keys a run folder: that is
+:mod:`jaxdissect.runs`. A new statistic goes into :mod:`jaxdissect.stats` (init / update / merge /
+finalize) and is wired in :mod:`.engine` and :mod:`.results` (three files); a new preset is one
+entry in :mod:`.presets`.
+"""
