@@ -147,7 +147,8 @@ def main() -> None:
               flush=True)
     result = {"arch": args.arch, "layer": layer, "input": side, "batch": args.batch,
               "units": len(units), "baseline_units": len(base_units), "repeats": args.repeats,
-              "device": f"{device.platform} {device.device_kind}",
+              "device": (device.platform if device.device_kind == device.platform
+                         else f"{device.platform} ({device.device_kind})"),
               "machine": platform.processor() or platform.machine(), "jax": jax.__version__,
               "baseline_rate": base_rate, "baseline_rates": base_rates, "batched": rows}
     worst = max(r["max_rel_diff"] for r in rows)
