@@ -55,7 +55,8 @@ _EXPORTS = {
     "latent_batches": "jaxdissect.data.latents",
     # segmenter
     "Segmenter": "jaxdissect.models.segmenter.segment",
-    "load_published_segmenter": "jaxdissect.models.segmenter.segment",
+    "load_published_segmenter": "jaxdissect.runs.segmenters",
+    "open_segmenter": "jaxdissect.runs.segmenters",
     # end-to-end runs
     "dissect_model": "jaxdissect.runs.model_dissection",
     "run_demo": "jaxdissect.runs.demo",

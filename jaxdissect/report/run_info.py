@@ -146,6 +146,8 @@ def segmenter_text(identity: dict | None) -> str:
         if colour:
             text += f" + colour model {short_hash(colour.get('checkpoint_sha256'))}"
         return text
+    if kind == "custom" and identity.get("name"):
+        return f"custom segmenter {identity['name']}"
     return str(kind or "custom")
 
 

@@ -5,7 +5,9 @@ Here, and only here, spec strings become objects and results become run folders:
 
 * :mod:`.models` opens a model by its spec (a converted folder, ``world:NAME``);
 * :mod:`.data` opens probe data by its spec, sized for the model;
-* :mod:`.segmenters` opens a segmenter by its spec (``data``, ``world``, a converted folder);
+* :mod:`.segmenters` opens a segmenter by its spec (``world``, a converted folder) as the one
+  :class:`~jaxdissect.models.segmenter.segment.Segmenter` type (the data's own segmentations
+  are ``segmenter=None``);
 * :mod:`.runkey` keys a run folder by its settings and keeps ``latest``;
 * :mod:`.model_dissection` is :func:`dissect_model`: model + data + segmenter -> layer results,
   unit images and the report, resumable;
@@ -36,6 +38,7 @@ _EXPORTS = {
     "StudiedModel": "models",
     "load_studied_model": "models",
     "open_probe_data": "data",
+    "open_segmenter": "segmenters",
     "summary_text": "terminal_summary",
     "dissect_arrays": "arrays",
     "FULL": "demo_settings",

@@ -33,7 +33,7 @@ from jaxdissect.runs.demo_settings import FULL, HELD_OUT_SEED, TRAIN_SEED, DemoS
 from jaxdissect.runs.model_dissection import ModelDissection, dissect_model
 from jaxdissect.runs.models import load_studied_model
 from jaxdissect.runs.runkey import RunIdentity, open_run_folder
-from jaxdissect.runs.segmenters import world_labeller
+from jaxdissect.runs.segmenters import open_segmenter
 from jaxdissect.runs.terminal_summary import best_detectors
 from jaxdissect.world.source import world_code_sha256
 
@@ -104,13 +104,13 @@ def _agreement(exact: ModelDissection, learned: ModelDissection) -> str | None:
             f"to {same}/{len(a.concept)} units")
 
 
-def demo_identity(settings: DemoSettings, classifier, generator, labeller) -> RunIdentity:
+def demo_identity(settings: DemoSettings, classifier, generator, segmenter) -> RunIdentity:
     return RunIdentity(
         config=settings.as_dict(),
         model={"classifier": classifier.identity(), "generator": generator.identity()},
         data={"world_code_sha256": world_code_sha256(), "probe_seed": HELD_OUT_SEED,
               "train_seed": TRAIN_SEED},
-        segmenter=labeller.identity)
+        segmenter=segmenter.identity)
 
 
 def run_demo(out: str | Path, settings: DemoSettings = FULL, *, devices=None,
@@ -121,7 +121,7 @@ def run_demo(out: str | Path, settings: DemoSettings = FULL, *, devices=None,
     check_writable(out)
     classifier = load_studied_model("world:classifier")
     generator = load_studied_model("world:generator")
-    segment = world_labeller(None, generator.image_size())
+    segment = open_segmenter("world", image_size=generator.image_size())
     run = open_run_folder(out, demo_identity(settings, classifier, generator, segment))
     stages = _Stages(log)
     common = dict(batch_size=settings.batch_size, devices=devices, progress=progress,
@@ -131,7 +131,7 @@ def run_demo(out: str | Path, settings: DemoSettings = FULL, *, devices=None,
                  f" on {settings.images} images")
     done["classifier-exact"] = dissect_model(
         classifier, f"world:{settings.images}", run.path / "classifier-exact",
-        layers=settings.classifier_layers, segmenter="data", **common)
+        layers=settings.classifier_layers, segmenter=None, **common)
     stages.begin(f"world classifier, world segmenter: {', '.join(settings.segmenter_layers)}")
     done["classifier-segmenter"] = dissect_model(
         classifier, f"world:{settings.images}", run.path / "classifier-segmenter",
@@ -140,7 +140,7 @@ def run_demo(out: str | Path, settings: DemoSettings = FULL, *, devices=None,
                  f"{', '.join(settings.generator_layers)} on {settings.samples} latents")
     done["generator"] = dissect_model(
         generator, f"latents:{settings.samples}", run.path / "generator",
-        layers=settings.generator_layers, segmenter="world", **common)
+        layers=settings.generator_layers, segmenter=segment, **common)
     found = _run_experiments(run.path, settings, classifier, generator, segment, done, stages,
                              force, devices)
     stages.end()
@@ -157,7 +157,6 @@ def _run_experiments(folder, settings, classifier, generator, segment, done, sta
     gen = done["generator"]
     layer = settings.generator_layers[0]
     result, layer_dir = gen.results[layer], gen.folder / layer.replace("/", "_")
-    segmenter = experiments.world_segment(segment, result.seg_size)
     found = {}
     exact = done["classifier-exact"].results
     labels = exact[settings.ablation_layer].labels if settings.ablation_layer in exact else None
@@ -169,14 +168,14 @@ def _run_experiments(folder, settings, classifier, generator, segment, done, sta
     stages.begin(f"generator concept-unit removal at {layer}")
     found["generator_removal"] = _experiment(
         folder / "experiments" / "generator_removal.json",
-        lambda pictures: experiments.generator_removal(generator, layer_dir, result, segmenter,
+        lambda pictures: experiments.generator_removal(generator, layer_dir, result, segment,
                                                        settings, devices, pictures), force,
         stages.log)
     stages.begin(f"generator concept-unit insertion at {layer}")
     found["generator_insertion"] = _experiment(
         folder / "experiments" / "generator_insertion.json",
         lambda pictures: experiments.generator_insertion(generator, layer_dir, result,
-                                                         segmenter, settings, devices, pictures),
+                                                         segment, settings, devices, pictures),
         force, stages.log)
     return found
 

@@ -23,7 +23,6 @@ from jaxdissect.models.segmenter.segment import Segmenter
 from jaxdissect.runs.demo_settings import HELD_OUT_SEED, TRAIN_SEED, DemoSettings
 from jaxdissect.runs.experiments import insertion_experiment, removal_experiment
 from jaxdissect.runs.models import StudiedModel
-from jaxdissect.runs.segmenters import Labeller
 from jaxdissect.world.source import WorldRows
 from jaxdissect.world.vocabulary import OBJECT_NUMBER
 
@@ -98,12 +97,6 @@ def generator_concept(result: LayerResult) -> tuple[str, int]:
     return names[best], int((labels.concept[chosen] == best).sum())
 
 
-def world_segment(labeller: Labeller, seg_size: tuple[int, int]) -> Segmenter:
-    """The world labeller as the experiments' segmenter (images in [-1, 1] -> ``seg_size``
-    label maps)."""
-    return Segmenter(labeller.segment, labeller.vocabulary, tuple(seg_size))
-
-
 def generator_removal(model: StudiedModel, layer_dir: Path, result: LayerResult,
                       segment: Segmenter, settings: DemoSettings, devices=None,
                       pictures: Path | None = None):
@@ -111,7 +104,7 @@ def generator_removal(model: StudiedModel, layer_dir: Path, result: LayerResult,
     generated scenes before and after, saved in ``pictures``)."""
     concept, count = generator_concept(result)
     max_units = min(max(settings.removal_max_units, count), result.num_units)
-    out = removal_experiment(model.net, str(layer_dir), concept, segment=segment,
+    out = removal_experiment(model.net, str(layer_dir), concept, segmenter=segment,
                              samples=settings.removal_samples, seed=HELD_OUT_SEED,
                              max_units=max_units,
                              batch_size=min(settings.batch_size, settings.removal_samples),
@@ -129,7 +122,7 @@ def generator_insertion(model: StudiedModel, layer_dir: Path, result: LayerResul
     scenes before and after an insertion in a few contexts, saved in ``pictures``)."""
     concept, _ = generator_concept(result)
     units = min(settings.insertion_units, result.num_units)
-    out = insertion_experiment(model.net, str(layer_dir), concept, segment=segment,
+    out = insertion_experiment(model.net, str(layer_dir), concept, segmenter=segment,
                                samples=settings.insertion_samples, seed=HELD_OUT_SEED,
                                units=units, quantile_samples=settings.quantile_samples,
                                batch_size=min(settings.batch_size, settings.insertion_samples),

@@ -2,8 +2,10 @@
 
 Each function loads what it needs the way ``jaxdissect dissect`` does (:mod:`jaxdissect.runs`):
 a model folder or ``world:NAME`` (or a ``Net`` given); a data spec (``folder:``, ``tfds:``,
-``world:N`` ..., sized for the model); a segmenter choice (``world``, a converted UPerNet
-folder with an optional colour model, or a world segmenter folder); and a dissection layer
+``world:N`` ..., sized for the model); a segmenter (a spec for
+:func:`~jaxdissect.runs.segmenters.open_segmenter`: ``world``, a converted UPerNet folder with
+an optional colour model, or a world segmenter folder; or a
+:class:`~jaxdissect.models.segmenter.segment.Segmenter`); and a dissection layer
 folder for the units of a concept. It runs the library function and returns the JSON-able result
 in the schema of :mod:`jaxdissect.report.plots` (``adversarial`` has its own kind,
 ``adversarial_unit_change``). ``jaxdissect experiment NAME`` is a thin layer over these.
@@ -18,7 +20,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdissect.checkpoint import read_meta
 from jaxdissect.data.batching import batches
 from jaxdissect.dissection.results import load_result
 from jaxdissect.interventions import ablation, adversarial, generator, insertion
@@ -28,6 +29,7 @@ from jaxdissect.models.base import Net
 from jaxdissect.models.segmenter.segment import Segmenter
 from jaxdissect.runs.data import open_probe_data
 from jaxdissect.runs.models import load_studied_model
+from jaxdissect.runs.segmenters import check_colour_options, open_segmenter
 
 
 def _net(model) -> Net:
@@ -130,42 +132,24 @@ def ablation_experiment(model: str | Net, layer: str, data, classes: Sequence[st
     return result
 
 
-def load_segmenter(choice: str, colornet: str | None, image_size: tuple[int, int]) -> Segmenter:
-    """The segmenter of ``choice``: ``world`` (the shipped world segmenter), a world segmenter
-    folder, or a converted UPerNet folder (with ``colornet``: the published merged segmenter),
-    for generated images of ``image_size`` in [-1, 1]."""
-    from jaxdissect.runs.segmenters import published_labeller, world_labeller
-
-    side = int(image_size[0])
-    if choice == "world":
-        labeller = world_labeller(None, side)
-    elif not Path(choice).is_dir():
-        raise FileNotFoundError(f"segmenter folder {choice} not found; use world or a converted "
-                                "segmenter folder")
-    elif read_meta(choice)["arch"] == "world_segmenter":
-        labeller = world_labeller(choice, side)
-    else:
-        labeller = published_labeller(choice, colornet, side)
-    probe = jax.ShapeDtypeStruct((1, side, side, 3), jnp.float32)
-    size = jax.eval_shape(labeller.segment, probe).shape[2:]
-    return Segmenter(labeller.segment, labeller.vocabulary, tuple(size))
-
-
-def _generator_setup(model, dissection, concept, segment, segmenter, colornet):
+def _generator_setup(model, dissection, concept, segmenter, colornet):
     """(net, layer result, concept number in the dissection, Segmenter, its number)."""
     net = _net(model)
     result = load_result(dissection)
     number = concept_number(result.vocabulary, concept)
     name = result.vocabulary.names[number]
-    if segment is None:
-        if segmenter is None:
-            raise ValueError("give the segmenter: world, or a converted segmenter folder "
-                             "(--segmenter)")
+    if segmenter is None:
+        raise ValueError("give the segmenter: world, or a converted segmenter folder "
+                         "(--segmenter), or a jaxdissect.Segmenter")
+    if not isinstance(segmenter, Segmenter):
         dim = _latent_dim(net)
         images = jax.eval_shape(lambda z: net(z)[0], jax.ShapeDtypeStruct((1, dim), jnp.float32))
-        segment = load_segmenter(segmenter, colornet, tuple(images.shape[1:3]))
-    seg_number = concept_number(segment.vocabulary, name)
-    return net, result, number, segment, seg_number
+        segmenter = open_segmenter(segmenter, image_size=tuple(images.shape[1:3]),
+                                   colornet=colornet)
+    else:
+        check_colour_options("a Segmenter given (it is used as it is)", colornet, False)
+    seg_number = concept_number(segmenter.vocabulary, name)
+    return net, result, number, segmenter, seg_number
 
 
 def _latent_dim(net: Net) -> int:
@@ -184,8 +168,9 @@ def _latents(net: Net, samples: int, seed: int, batch_size: int):
     return batches(source, batch_size)
 
 
-def removal_experiment(model: str | Net, dissection: str, concept: str, *, segmenter=None,
-                       colornet=None, segment=None, samples: int = 1000, seed: int = 1,
+def removal_experiment(model: str | Net, dissection: str, concept: str, *,
+                       segmenter: str | Segmenter | None = None, colornet=None,
+                       samples: int = 1000, seed: int = 1,
                        max_units: int = 30, batch_size: int = 8, chunk_size: int = 8,
                        devices=None, random_draws: int = 3,
                        pictures: str | Path | None = None, picture_count: int = 6) -> dict:
@@ -196,7 +181,7 @@ def removal_experiment(model: str | Net, dissection: str, concept: str, *, segme
     (a folder beside the JSON), also saves generated scenes before and after the removal there
     (:mod:`jaxdissect.report.pictures`) and records them under ``pictures``."""
     net, result, number, segment, seg_number = _generator_setup(
-        model, dissection, concept, segment, segmenter, colornet)
+        model, dissection, concept, segmenter, colornet)
     name = result.vocabulary.names[number]
     ranked = units_by_iou(result.iou, number)[:max_units]
     labelled = np.flatnonzero(result.labels.interpretable & (result.labels.concept == number))
@@ -243,8 +228,9 @@ def _latent_array(net: Net, count: int, seed: int) -> np.ndarray:
     return np.asarray(arrays["z"], np.float32)
 
 
-def insertion_experiment(model: str | Net, dissection: str, concept: str, *, segmenter=None,
-                         colornet=None, segment=None, samples: int = 1000, seed: int = 1,
+def insertion_experiment(model: str | Net, dissection: str, concept: str, *,
+                         segmenter: str | Segmenter | None = None, colornet=None,
+                       samples: int = 1000, seed: int = 1,
                          units: int = 20, q: float = 0.005, quantile_samples: int = 1000,
                          context_channel: int = 0, batch_size: int = 8, chunk_size: int = 16,
                          devices=None, pictures: str | Path | None = None,
@@ -252,7 +238,7 @@ def insertion_experiment(model: str | Net, dissection: str, concept: str, *, seg
     """Insert the ``units`` units of highest IoU with ``concept`` at their ``1 - q`` quantile
     (over ``quantile_samples`` latents) at every cell; returns the ``insertion_context`` JSON."""
     net, result, number, segment, seg_number = _generator_setup(
-        model, dissection, concept, segment, segmenter, colornet)
+        model, dissection, concept, segmenter, colornet)
     chosen = concept_units(result.iou, number, units)
     values = insertion.unit_quantiles(net, result.layer,
                                       _latents(net, quantile_samples, seed, batch_size), q=q,

@@ -30,14 +30,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 
 from jaxdissect import sharding
+from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.data.batching import batches
 from jaxdissect.data.source import RowSource
 from jaxdissect.dissection.driver import DEFAULT_MEMORY_BOUND, dissect, layer_folder
 from jaxdissect.dissection.presets import DissectConfig, get_config
 from jaxdissect.dissection.results import LayerResult
 from jaxdissect.models.base import Net
+from jaxdissect.models.segmenter.segment import Segmenter
 from jaxdissect.outputs import check_writable, write_text
 from jaxdissect.report.build import build_report
 from jaxdissect.runs.data import open_probe_data, source_identity
@@ -48,7 +51,7 @@ from jaxdissect.runs.models import (
     studied_net,
 )
 from jaxdissect.runs.runkey import RunIdentity, finished_layers, open_run_folder
-from jaxdissect.runs.segmenters import Labeller, open_labeller
+from jaxdissect.runs.segmenters import check_colour_options, open_segmenter
 from jaxdissect.runs.unit_images import render_strips, strip_layers
 
 DEFAULT_BATCH_SIZE = 32
@@ -81,14 +84,23 @@ def _record_skipped(source, folder: Path, say: Callable[[str], None]) -> None:
         f"{names}{more} (listed in {folder / 'data_summary.json'})")
 
 
-def _batch_fn(model: StudiedModel, labeller: Labeller, layers: Sequence[str], params):
+def _batch_fn(model: StudiedModel, segmenter: Segmenter | None, layers: Sequence[str], params):
     layers = tuple(layers)
 
     def fn(batch):
         rgb, acts = rgb_and_acts(model, params, batch, layers)
-        return acts, labeller.labels(batch, rgb)
+        return acts, batch["seg"] if segmenter is None else segmenter(rgb)
 
     return fn
+
+
+def _segmenter_setting(segmenter) -> str:
+    """What ``run.json`` records as the segmenter asked for (its identity is in the key)."""
+    if segmenter is None:
+        return "data"
+    if isinstance(segmenter, Segmenter):
+        return str(segmenter.identity.get("name") or segmenter.identity.get("kind"))
+    return str(segmenter)
 
 
 def check_inputs(model: StudiedModel, source, spec: str) -> None:
@@ -146,13 +158,56 @@ class DissectionPlan:
     model: StudiedModel
     layers: list[str]
     source: RowSource
-    labeller: Labeller
+    segmenter: Segmenter | None  # None: the batches' own ``seg``
+    vocabulary: ConceptVocabulary
     identity: RunIdentity
     mesh: jax.sharding.Mesh
     batch_size: int
 
 
-def plan_dissection(model, data, *, layers=None, preset="pnas2020", segmenter="data",
+def data_labels(model: StudiedModel, source: RowSource) -> tuple[ConceptVocabulary, dict]:
+    """(vocabulary, identity) of the data's own segmentations, checked: generated images have
+    none, and the source must have ``seg`` and name its concepts."""
+    if model.kind == "generator":
+        raise ValueError("generated images have no segmentations in the data; give a "
+                         "segmenter: --segmenter world or a converted segmenter folder")
+    if "seg" not in source.fields:
+        raise ValueError(f"{source.description} has no segmentations; give a segmenter: "
+                         "--segmenter world or a converted segmenter folder")
+    vocabulary = getattr(source, "vocabulary", None)
+    if vocabulary is None:
+        raise ValueError(f"{source.description} does not name its concepts; give a segmenter")
+    vocab = vocabulary()
+    return vocab, {"kind": "data", "num_concepts": vocab.num_concepts}
+
+
+def resolve_segmenter(segmenter, model: StudiedModel, colornet=None,
+                      color_none_concept: bool = False) -> Segmenter | None:
+    """``segmenter`` as a :class:`Segmenter`, or None for the data's own segmentations
+    (``None`` or ``"data"``); a spec string is opened for the model's images
+    (:func:`~jaxdissect.runs.segmenters.open_segmenter`)."""
+    if segmenter is None or (isinstance(segmenter, str) and segmenter == "data"):
+        check_colour_options("--segmenter data", colornet, color_none_concept)
+        return None
+    if isinstance(segmenter, (str, Path)):
+        return open_segmenter(segmenter, image_size=model.image_size(), colornet=colornet,
+                              color_none_concept=color_none_concept)
+    if not isinstance(segmenter, Segmenter):
+        raise TypeError(f"segmenter: give None (the data's own segmentations), a spec string "
+                        f"or a jaxdissect.Segmenter, not {type(segmenter).__name__}")
+    check_colour_options("a Segmenter given (it is used as it is)", colornet,
+                         color_none_concept)
+    return segmenter
+
+
+def check_segmenter(segmenter: Segmenter, model: StudiedModel) -> None:
+    """Trace the segmenter on the model's image shape (no compute): its output must be
+    (N, K, h, w) integer labels."""
+    side = model.image_size()
+    jax.eval_shape(segmenter, jax.ShapeDtypeStruct((1, side, side, 3), jnp.float32))
+
+
+def plan_dissection(model, data, *, layers=None, preset="pnas2020", segmenter=None,
                     colornet=None, quantile=None, miniou=None, topk=None, batch_size=None,
                     devices=None, dtype="float32", limit=None, data_options=None,
                     color_none_concept=False) -> DissectionPlan:
@@ -173,11 +228,17 @@ def plan_dissection(model, data, *, layers=None, preset="pnas2020", segmenter="d
         raise ValueError(f"batch size {batch_size}: must be positive")
     batch_size = batch_size or default_batch_size(len(source), mesh)
     sharding.check_batch_size(batch_size, mesh)
-    labeller = open_labeller(segmenter, studied, source, colornet, color_none_concept)
+    segmenter = resolve_segmenter(segmenter, studied, colornet, color_none_concept)
+    if segmenter is None:
+        vocabulary, labels_identity = data_labels(studied, source)
+    else:
+        check_segmenter(segmenter, studied)
+        vocabulary, labels_identity = segmenter.vocabulary, segmenter.identity
     identity = RunIdentity(config=config.to_dict(), model=studied.identity(),
                            data=source_identity(data, source, data_options),
-                           segmenter=labeller.identity)
-    return DissectionPlan(config, studied, layers, source, labeller, identity, mesh, batch_size)
+                           segmenter=labels_identity)
+    return DissectionPlan(config, studied, layers, source, segmenter, vocabulary, identity, mesh,
+                          batch_size)
 
 
 def dissect_model(
@@ -187,7 +248,7 @@ def dissect_model(
     *,
     layers: Sequence[str] | None = None,
     preset: str = "pnas2020",
-    segmenter: str = "data",
+    segmenter: str | Segmenter | None = None,
     colornet: str | None = None,
     color_none_concept: bool = False,
     quantile: float | None = None,
@@ -210,9 +271,11 @@ def dissect_model(
     """Dissect ``layers`` (default: the model's default layer) of ``model`` (a model folder,
     ``world:NAME``, ``python:MODULE:FUNCTION``, a ``Net`` such as :func:`jaxdissect.wrap`
     returns, or a :class:`StudiedModel`) on the probe data ``data`` (a spec, see
-    :mod:`.probe`) with concept labels from ``segmenter`` (``data``, ``world`` or a converted
-    segmenter folder, see :mod:`.labels`). ``color_none_concept`` (with ``colornet``) makes the
-    colour model's "none" a concept, as the reference does.
+    :mod:`.data`) with concept labels from ``segmenter``: None (or ``"data"``: the data's own
+    segmentations), a spec (``world`` or a converted segmenter folder, see
+    :mod:`.segmenters`), or a :class:`~jaxdissect.models.segmenter.segment.Segmenter` (your
+    own; its ``identity`` keys the results). ``color_none_concept`` (with ``colornet``) makes
+    the colour model's "none" a concept, as the reference does.
 
     ``preset`` and the overrides ``quantile``, ``miniou``, ``topk`` make the
     :class:`~jaxdissect.dissection.presets.DissectConfig`; ``batch_size`` (default 32, a multiple
@@ -241,14 +304,14 @@ def dissect_model(
     for layer in reused:
         say(f"{layer}: finished earlier in {run.path} with the same settings; not recomputed")
     params = sharding.replicate(plan.mesh, plan.model.net.params)
-    fn = _batch_fn(plan.model, plan.labeller, plan.layers, params)
+    fn = _batch_fn(plan.model, plan.segmenter, plan.layers, params)
     resumable = {}
     if checkpoint_every is not None:
         every, seconds = checkpoint_interval(checkpoint_every, plan.batch_size)
         resumable = dict(resume_dir=run.path / RESUME_FOLDER, checkpoint_every=every,
                          checkpoint_seconds=seconds, restart_stale=True)
     results = dissect(fn, batches(plan.source, plan.batch_size), plan.layers, plan.config,
-                      vocabulary=plan.labeller.vocabulary, mesh=plan.mesh, cache_dir=cache_dir,
+                      vocabulary=plan.vocabulary, mesh=plan.mesh, cache_dir=cache_dir,
                       memory_bound_bytes=memory_bound_bytes, progress=progress,
                       out_dir=run.path, force=force, total_images=len(plan.source),
                       log=log, **resumable)
@@ -261,7 +324,7 @@ def dissect_model(
     _record_skipped(plan.source, run.path, say)
     run.record(plan.layers, batch_size=plan.batch_size,
                devices=sharding.num_data_shards(plan.mesh), model=plan.model.location,
-               segmenter=segmenter, colornet=colornet)
+               segmenter=_segmenter_setting(segmenter), colornet=colornet)
     page = build_report(run.path) if report else None
     if keyed:
         run.mark_latest()

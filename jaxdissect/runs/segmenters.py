@@ -1,9 +1,8 @@
-"""Where a dissection's concept labels come from: the data, or a segmenter run on the device.
+"""Segmenters by their spec: ``open_segmenter(spec, image_size=...)`` -> a
+:class:`~jaxdissect.models.segmenter.segment.Segmenter`.
 
-``open_labeller(choice, model, source)`` with ``choice``
+``spec`` is
 
-* ``"data"``: the ``seg`` arrays of the batches (Broden's label maps, the world's exact
-  segmentations) and the source's vocabulary; generated images have none;
 * ``"world"``: the shipped world segmenter (:mod:`jaxdissect.world`), 4 channels (object,
   material, part, colour) at half its input size; images smaller than 64 px are first enlarged
   (nearest) to 64, as the world generator's 32 px outputs are when the generator is trained;
@@ -11,73 +10,53 @@
   for the published merged segmenter, 6 channels at a quarter of the image size; or a world
   segmenter folder (``world_segmenter``).
 
-A :class:`Labeller`'s ``labels(batch, rgb)`` runs inside the dissection's jitted step, so the
-model and the segmenter see each image once. Its metadata is checked before any compute: the
-segmenter's heads must match the vocabulary its labels are read with.
+The data's own segmentations (``--segmenter data``) are no segmenter: the library spells them
+``segmenter=None`` (see :func:`jaxdissect.runs.model_dissection.plan_dissection`). Each
+segmenter's ``identity`` names its checkpoints by content, so a copied folder reuses results.
+Metadata is checked before any compute: the segmenter's heads must match the vocabulary its
+labels are read with.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
 from jaxdissect.checkpoint import load, read_meta
-from jaxdissect.concepts import ConceptVocabulary
-from jaxdissect.data.source import RowSource
-from jaxdissect.runs.models import StudiedModel, to_uint8
+from jaxdissect.models.segmenter.segment import Segmenter, published_segmenter
+from jaxdissect.runs.models import to_uint8
 from jaxdissect.runs.runkey import model_identity
 
 WORLD_INPUT = 64
+SPECS = "world, a converted UPerNet folder or a world segmenter folder"
 
 
-@dataclass(frozen=True)
-class Labeller:
-    """``segment`` maps float32 RGB in [-1, 1] (B, H, W, 3) to int32 (B, K, h, w) labels of
-    ``vocabulary`` (None: the labels are the batch's ``seg``)."""
-
-    kind: str
-    vocabulary: ConceptVocabulary
-    identity: dict
-    segment: Callable[[jax.Array], jax.Array] | None = None
-
-    def labels(self, batch: dict, rgb: jax.Array) -> jax.Array:
-        return batch["seg"] if self.segment is None else self.segment(rgb)
+def _square_side(image_size: int | tuple[int, int]) -> int:
+    size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    if len(size) != 2 or size[0] != size[1]:
+        raise ValueError(f"the segmenters read square images; these are {size}")
+    return int(size[0])
 
 
-def _data_labeller(model: StudiedModel, source: RowSource) -> Labeller:
-    if model.kind == "generator":
-        raise ValueError("generated images have no segmentations in the data; give a "
-                         "segmenter: --segmenter world or a converted segmenter folder")
-    if "seg" not in source.fields:
-        raise ValueError(f"{source.description} has no segmentations; give a segmenter: "
-                         "--segmenter world or a converted segmenter folder")
-    vocabulary = getattr(source, "vocabulary", None)
-    if vocabulary is None:
-        raise ValueError(f"{source.description} does not name its concepts; give a segmenter")
-    vocab = vocabulary()
-    return Labeller("data", vocab, {"kind": "data", "num_concepts": vocab.num_concepts})
-
-
-def world_labeller(folder: str | Path | None, image_size: int) -> Labeller:
+def world_segmenter(folder: str | Path | None, image_size: int | tuple[int, int]) -> Segmenter:
     """The world segmenter (shipped, or the folder given) for images of ``image_size``."""
     from jaxdissect.world.assets import asset_path
     from jaxdissect.world.models import WorldSegmenter  # noqa: F401 (registers the arch)
     from jaxdissect.world.segment import segment
     from jaxdissect.world.vocabulary import world_vocabulary
 
+    side = _square_side(image_size)
     folder = asset_path("segmenter") if folder is None else Path(folder)
     net = load(folder)
-    if image_size < WORLD_INPUT and WORLD_INPUT % image_size == 0:
-        factor = WORLD_INPUT // image_size
-    elif image_size % 8 == 0:
+    if side < WORLD_INPUT and WORLD_INPUT % side == 0:
+        factor = WORLD_INPUT // side
+    elif side % 8 == 0:
         factor = 1
     else:
         raise ValueError(f"the world segmenter reads images whose side is a multiple of 8 (or "
-                         f"divides {WORLD_INPUT}); these are {image_size} px")
+                         f"divides {WORLD_INPUT}); these are {side} px")
 
     def fn(rgb):
         images = to_uint8(rgb)
@@ -87,7 +66,7 @@ def world_labeller(folder: str | Path | None, image_size: int) -> Labeller:
 
     identity = {"kind": "world_segmenter", "upsample": factor,
                 "model": model_identity(dict(net.meta), net.params, "float32")}
-    return Labeller("world", world_vocabulary(), identity, jax.jit(fn))
+    return Segmenter(jax.jit(fn), world_vocabulary(), identity)
 
 
 def check_published_meta(upernet: dict, colornet: dict | None) -> None:
@@ -112,48 +91,75 @@ def check_published_meta(upernet: dict, colornet: dict | None) -> None:
                          "convert it again with its own labels.json")
 
 
-def published_labeller(folder: str, colornet: str | None, image_size: int,
-                       color_none_concept: bool = False) -> Labeller:
-    """The published UPerNet (+ colour) merged segmenter from converted folders;
-    ``color_none_concept`` makes the colour model's "none" a concept, as the reference does."""
-    from jaxdissect.models.segmenter.segment import published_segmenter
-
-    check_published_meta(read_meta(folder), read_meta(colornet) if colornet else None)
-    upernet, color = load(folder), load(colornet) if colornet else None
-    segmenter = published_segmenter(upernet, color, image_size=(image_size, image_size),
-                                    color_none_concept=color_none_concept)
+def load_published_segmenter(
+    upernet_dir: str | Path,
+    color_dir: str | Path | None = None,
+    image_size: int | tuple[int, int] = (256, 256),
+    dtype=jnp.float32,
+    skip_last_component: bool = False,
+    color_none_concept: bool = False,
+) -> Segmenter:
+    """The published UPerNet (+ colour) merged segmenter
+    (:func:`~jaxdissect.models.segmenter.segment.published_segmenter`) from converted folders
+    (``jaxdissect convert FOLDER DEST --arch upernet50`` / ``--arch colorseg``) for images of
+    ``image_size``; ``dtype`` is the networks' compute dtype; ``color_none_concept`` makes the
+    colour model's "none" a concept, as the reference does."""
+    metas = []
+    for folder, arch in ((upernet_dir, "upernet50"), (color_dir, "colorseg")):
+        meta = read_meta(folder) if folder is not None else None
+        if meta is not None and meta.get("arch") != arch:
+            raise ValueError(f"{folder} holds a converted {meta.get('arch')!r} model; "
+                             f"expected {arch!r} (convert the segmenter folder with --arch {arch})")
+        metas.append(meta)
+    check_published_meta(*metas)
+    upernet = load(upernet_dir, dtype)
+    color = load(color_dir, dtype) if color_dir is not None else None
+    name = jnp.dtype(dtype).name
     identity = {"kind": "published",
-                "upernet": model_identity(dict(upernet.meta), upernet.params, "float32"),
+                "upernet": model_identity(dict(upernet.meta), upernet.params, name),
                 "colornet": None if color is None else model_identity(
-                    dict(color.meta), color.params, "float32")}
-    if color_none_concept:  # only when set: the keys of earlier runs stay valid
-        identity["color_none_concept"] = True
-    return Labeller("published", segmenter.vocabulary, identity, segmenter.fn)
+                    dict(color.meta), color.params, name)}
+    # Only when set: the keys of earlier runs stay valid.
+    identity.update({k: True for k, v in (("skip_last_component", skip_last_component),
+                                          ("color_none_concept", color_none_concept)) if v})
+    size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    return published_segmenter(upernet, color, size, skip_last_component, color_none_concept,
+                               identity)
 
 
-def open_labeller(choice: str, model: StudiedModel, source: RowSource,
-                  colornet: str | None = None, color_none_concept: bool = False) -> Labeller:
-    """The labeller for ``--segmenter CHOICE`` (see the module docstring)."""
+def check_colour_options(labels: str, colornet, color_none_concept: bool) -> None:
+    """``colornet`` / ``color_none_concept`` go with a converted UPerNet only; ``labels`` names
+    what was given instead (None: a UPerNet)."""
     if color_none_concept and colornet is None:
         raise ValueError("--color-none-concept goes with --colornet (a converted colour model)")
-    if colornet is not None and choice in ("data", "world"):
-        raise ValueError(f"--colornet goes with a converted UPerNet folder, not --segmenter "
-                         f"{choice}")
-    if choice == "data":
-        return _data_labeller(model, source)
-    size = model.image_size()
-    if choice == "world":
-        return world_labeller(None, size)
-    if not Path(choice).is_dir():
-        raise FileNotFoundError(f"segmenter folder {choice} not found; use data, world or a "
-                                "converted segmenter folder")
-    arch = read_meta(choice)["arch"]
+    if colornet is not None and labels is not None:
+        raise ValueError(f"--colornet goes with a converted UPerNet folder, not {labels}")
+
+
+def open_segmenter(spec: str | Path, *, image_size: int | tuple[int, int],
+                   colornet: str | Path | None = None,
+                   color_none_concept: bool = False) -> Segmenter:
+    """The segmenter of ``spec`` (see the module docstring) for RGB images of ``image_size``
+    (a side or (H, W)); ``colornet`` / ``color_none_concept`` go with a converted UPerNet."""
+    spec = str(spec)
+    check_colour_options("--segmenter world" if spec == "world" else None, colornet,
+                         color_none_concept)
+    if spec == "data":
+        raise ValueError("'data' is not a segmenter: the data's own segmentations are "
+                         "segmenter=None (--segmenter data) in a dissection; here give " + SPECS)
+    if spec == "world":
+        return world_segmenter(None, image_size)
+    if not Path(spec).is_dir():
+        raise FileNotFoundError(f"segmenter folder {spec} not found; give {SPECS}")
+    if not (Path(spec) / "meta.json").is_file():
+        raise ValueError(f"{spec} is not a converted segmenter folder (no meta.json); give "
+                         f"{SPECS} (jaxdissect convert ... --arch upernet50)")
+    arch = read_meta(spec).get("arch")
     if arch == "world_segmenter":
-        if colornet is not None:
-            raise ValueError("--colornet goes with a converted UPerNet folder, not a world "
-                             "segmenter")
-        return world_labeller(choice, size)
+        check_colour_options("a world segmenter", colornet, color_none_concept)
+        return world_segmenter(spec, image_size)
     if arch == "upernet50":
-        return published_labeller(choice, colornet, size, color_none_concept)
-    raise ValueError(f"{choice} holds a {arch} model, not a segmenter; give a converted UPerNet "
+        return load_published_segmenter(spec, colornet, image_size,
+                                        color_none_concept=color_none_concept)
+    raise ValueError(f"{spec} holds a {arch} model, not a segmenter; give a converted UPerNet "
                      "(upernet50) or world segmenter folder")

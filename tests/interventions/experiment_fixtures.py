@@ -67,12 +67,12 @@ def dissection_folder(folder: Path, bright_overlap=(5, 20, 1, 10), layer="layer1
     return save_result(result, folder)
 
 
-def bright_segmenter(threshold: float = 0.5, size=(16, 16)) -> Segmenter:
+def bright_segmenter(threshold: float = 0.5) -> Segmenter:
     """Concept 1 (bright) where channel 0 exceeds ``threshold``, 2 (dark) elsewhere."""
     def fn(images):
         return jnp.where(images[..., 0] > threshold, 1, 2).astype(jnp.int32)[:, None]
 
-    return Segmenter(fn, VOCABULARY, tuple(size))
+    return Segmenter(fn, VOCABULARY, f"bright>{threshold}")
 
 
 def _build_toy(sizes, dtype):

@@ -58,8 +58,8 @@ def test_removal_command_on_a_small_progan(tmp_path, monkeypatch):
                                                   "sizes": {"sizes": list(sizes)}})
     folder = dissection_folder(tmp_path / "layer2", bright_overlap=(3, 9, 1, 0, 7, 2, 5, 4),
                                layer="layer2", seg_size=(8, 8))
-    monkeypatch.setattr(experiments, "load_segmenter",
-                        lambda *args: bright_segmenter(threshold=0.0, size=(8, 8)))
+    monkeypatch.setattr(experiments, "open_segmenter",
+                        lambda *args, **kw: bright_segmenter(threshold=0.0))
     out = tmp_path / "removal.json"
     code = run_cli(["experiment", "removal", "--model", str(model), "--dissection", str(folder),
                  "--concept", "bright", "--segmenter", "unused", "--samples", "6",

@@ -14,9 +14,10 @@ from experiment_fixtures import (
 
 from jaxdissect.data.batching import batches
 from jaxdissect.data.folder import ImageFolder
-from jaxdissect.interventions import ablation, experiments
+from jaxdissect.interventions import ablation
 from jaxdissect.interventions.adversarial import CarliniWagner
 from jaxdissect.report.plots import load_experiment
+from jaxdissect.runs import experiments
 
 SMALL = {"resize": 8}
 
@@ -54,13 +55,13 @@ def test_removal_and_insertion_experiments_on_a_toy_generator(tmp_path):
     folder = dissection_folder(tmp_path / "layer1")
     net = generator()
     removal = experiments.removal_experiment(net, str(folder), "bright",
-                                             segment=bright_segmenter(), samples=5,
+                                             segmenter=bright_segmenter(), samples=5,
                                              max_units=3, batch_size=3)
     assert removal["units"] == [1, 3, 0] and removal["curves"][0]["removed"] == [0, 1, 2, 3]
     fractions = removal["curves"][0]["accuracy"]
     assert fractions[0] == 1.0 and np.all(np.diff(fractions) <= 0)
     insertion = experiments.insertion_experiment(net, str(folder), "bright",
-                                                 segment=bright_segmenter(), samples=4, units=2,
+                                                 segmenter=bright_segmenter(), samples=4, units=2,
                                                  q=0.1, quantile_samples=6, batch_size=3)
     assert insertion["units"] == [1, 3]
     by_label = {c["label"]: c for c in insertion["contexts"]}
@@ -76,7 +77,7 @@ def test_generator_experiments_name_unknown_concepts(tmp_path):
     folder = dissection_folder(tmp_path / "layer1")
     with pytest.raises(ValueError, match="close names: bright"):
         experiments.removal_experiment(generator(), str(folder), "brite",
-                                       segment=bright_segmenter(), samples=2)
+                                       segmenter=bright_segmenter(), samples=2)
 
 
 def test_adversarial_experiment_reports_unit_changes(tmp_path):

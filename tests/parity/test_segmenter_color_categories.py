@@ -105,7 +105,7 @@ def test_merge_of_two_categories_equals_the_reference(color_none):
 def test_published_pipeline_with_two_colour_categories_equals_torch(tmp_path):
     """Folders -> ``convert`` -> ``load_published_segmenter``, against torch models, torch
     resizes and the torch rule above (channels 0-4 against the numpy merge reference)."""
-    from jaxdissect.models.segmenter.segment import load_published_segmenter
+    from jaxdissect.runs.segmenters import load_published_segmenter
 
     encoder, decoder, color_encoder, color_decoder = converted_published_pair(
         tmp_path, TWO_CATEGORIES, seed=21)

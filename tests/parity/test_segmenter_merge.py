@@ -52,13 +52,14 @@ def test_published_pipeline_equals_torch_reference(tmp_path):
     pytest.importorskip("torch")
     from segmenter_torch import converted_published_pair, torch_pipeline_scores
 
-    from jaxdissect.models.segmenter.segment import load_published_segmenter
+    from jaxdissect.runs.segmenters import load_published_segmenter
 
     encoder, decoder, color_encoder, color_decoder = converted_published_pair(
         tmp_path, TINY_COLOR_LABELS, seed=11)
     segmenter = load_published_segmenter(tmp_path / "upp_jax", tmp_path / "color_jax",
                                          image_size=(224, 224), skip_last_component=True)
-    assert segmenter.size == (56, 56) and segmenter.vocabulary.num_concepts == 79
+    assert segmenter.vocabulary.num_concepts == 79
+    assert segmenter.identity["kind"] == "published" and segmenter.identity["skip_last_component"]
     rng = np.random.default_rng(4)
     images = np.tanh(smooth_scores(rng, 3, 224, 3, 8)).astype(np.float32)
     got = np.asarray(segmenter(images))

@@ -5,7 +5,7 @@ import re
 from fixture_results import make_layer, write_run_json
 
 from jaxdissect.report.build import build_report
-from jaxdissect.report.run_info import find_run_info, header_html, run_title
+from jaxdissect.report.run_info import find_run_info, header_html, run_title, segmenter_text
 
 
 def test_header_names_model_data_segmenter_settings_version_and_date(tmp_path):
@@ -40,3 +40,8 @@ def test_results_without_run_json_get_a_header_from_the_report(tmp_path):
     make_layer(tmp_path / "conv5", "conv5", num_units=3, strips=False)
     html = (build_report(tmp_path) and (tmp_path / "conv5" / "report.html")).read_text()
     assert "not recorded (no run.json)" in html and "50 images" in html
+
+
+def test_a_custom_segmenter_is_named_by_its_identity():
+    assert segmenter_text({"kind": "custom", "name": "bluish-v1"}) == "custom segmenter bluish-v1"
+    assert segmenter_text({"kind": "data"}) == "the data's own segmentations"

@@ -1,11 +1,14 @@
-"""Tests for jaxdissect/runs/segmenters.py: concept labels from the data or a segmenter."""
+"""Tests for jaxdissect/runs/segmenters.py: segmenters by their spec (and the data's own labels,
+segmenter=None, as a dissection checks them)."""
 
 import numpy as np
 import pytest
 
 from jaxdissect.runs.data import open_probe_data
+from jaxdissect.runs.model_dissection import data_labels, resolve_segmenter
 from jaxdissect.runs.models import load_studied_model, to_unit_range
-from jaxdissect.runs.segmenters import check_published_meta, open_labeller, world_labeller
+from jaxdissect.runs.segmenters import check_published_meta, open_segmenter, world_segmenter
+from jaxdissect.world.assets import asset_path
 from jaxdissect.world.source import WorldConfig, WorldRows, render_world
 from jaxdissect.world.vocabulary import name_colours
 
@@ -35,29 +38,45 @@ def test_published_segmenter_heads_must_match_their_vocabulary():
 
 
 def test_world_segmenter_labels_generated_size_images_on_its_own_grid():
-    labeller = world_labeller(None, 32)
-    assert labeller.identity["upsample"] == 2 and labeller.vocabulary.num_concepts > 50
+    segmenter = world_segmenter(None, 32)
+    assert segmenter.identity["kind"] == "world_segmenter"
+    assert segmenter.identity["upsample"] == 2 and segmenter.vocabulary.num_concepts > 50
+    assert set(segmenter.identity) == {"kind", "upsample", "model"}  # the keys of earlier runs
     images = render_world(WorldConfig(size=32, seed=2), np.arange(3))["image"]
-    seg = np.asarray(labeller.segment(to_unit_range(images)))
+    seg = np.asarray(segmenter(to_unit_range(images)))
     assert seg.shape == (3, 4, 32, 32) and seg.dtype == np.int32
     big = images.repeat(2, axis=1).repeat(2, axis=2)  # what the segmenter saw
     np.testing.assert_array_equal(seg[:, 3], name_colours(big[:, 1::2, 1::2]))
     with pytest.raises(ValueError, match="multiple of 8"):
-        world_labeller(None, 20)
+        world_segmenter(None, 20)
 
 
 def test_data_labels_need_segmentations_and_a_vocabulary():
     classifier = load_studied_model("world:classifier")
-    labeller = open_labeller("data", classifier, WorldRows(4))
-    assert labeller.kind == "data" and labeller.segment is None
-    batch = {"seg": np.ones((2, 4, 32, 32), np.int32)}
-    assert labeller.labels(batch, None) is batch["seg"]
+    assert resolve_segmenter(None, classifier) is None
+    assert resolve_segmenter("data", classifier) is None
+    vocabulary, identity = data_labels(classifier, WorldRows(4))
+    assert identity == {"kind": "data", "num_concepts": vocabulary.num_concepts}
     generator = load_studied_model("world:generator")
     with pytest.raises(ValueError, match="generated images have no segmentations"):
         latents = open_probe_data("latents:4", latent_dim=generator.latent_dim)
-        open_labeller("data", generator, latents)
+        data_labels(generator, latents)
     with pytest.raises(ValueError, match="--colornet goes with a converted UPerNet"):
-        open_labeller("world", classifier, WorldRows(4), colornet="x")
+        open_segmenter("world", image_size=64, colornet="x")
+    with pytest.raises(ValueError, match="--colornet goes with a converted UPerNet.*data"):
+        resolve_segmenter("data", classifier, colornet="x")
+    with pytest.raises(ValueError, match="'data' is not a segmenter"):
+        open_segmenter("data", image_size=64)
+
+
+def test_a_spec_that_is_not_a_segmenter_names_the_way_out(tmp_path):
+    with pytest.raises(FileNotFoundError, match="segmenter folder .*nowhere not found; give "
+                                                 "world, a converted UPerNet folder"):
+        open_segmenter(str(tmp_path / "nowhere"), image_size=64)
+    with pytest.raises(ValueError, match="not a converted segmenter folder.*--arch upernet50"):
+        open_segmenter(str(tmp_path), image_size=64)
+    with pytest.raises(ValueError, match="world_vgg model, not a segmenter"):
+        open_segmenter(asset_path("classifier"), image_size=64)
 
 
 @pytest.mark.slow
@@ -85,15 +104,16 @@ def test_the_colour_none_option_labels_the_reference_way(tmp_path):
 
     classifier = load_studied_model("world:classifier")
     upernet, colornet = tiny_upernet(tmp_path / "upernet"), tiny_colornet(tmp_path / "color")
-    plain = open_labeller(str(upernet), classifier, WorldRows(4), str(colornet))
-    as_reference = open_labeller(str(upernet), classifier, WorldRows(4), str(colornet),
-                                 color_none_concept=True)
+    plain = open_segmenter(str(upernet), image_size=classifier.image_size(),
+                           colornet=str(colornet))
+    as_reference = open_segmenter(str(upernet), image_size=classifier.image_size(),
+                                  colornet=str(colornet), color_none_concept=True)
     assert "color_none_concept" not in plain.identity
     assert as_reference.identity["color_none_concept"] is True
     images = to_unit_range(render_world(WorldConfig(seed=3), np.arange(2))["image"])
-    got, want = np.asarray(as_reference.segment(images)), np.asarray(plain.segment(images))
+    got, want = np.asarray(as_reference(images)), np.asarray(plain(images))
     none = as_reference.vocabulary.names.index("color-none")
     np.testing.assert_array_equal(got[:, :5], want[:, :5])
     np.testing.assert_array_equal(got[:, 5], np.where(want[:, 5] == 0, none, want[:, 5]))
     with pytest.raises(ValueError, match="--color-none-concept goes with --colornet"):
-        open_labeller(str(upernet), classifier, WorldRows(4), color_none_concept=True)
+        open_segmenter(str(upernet), image_size=64, color_none_concept=True)

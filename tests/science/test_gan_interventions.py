@@ -38,7 +38,7 @@ from jaxdissect.interventions import (
     units_by_iou,
 )
 from jaxdissect.runs.data import open_probe_data
-from jaxdissect.runs.experiments import load_segmenter
+from jaxdissect.runs.segmenters import open_segmenter
 from jaxdissect.world.vocabulary import OBJECT_NUMBER
 
 REMOVAL_SAMPLES = 150
@@ -69,8 +69,7 @@ def _object_units(result, obj: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def segment(world_generator):
-    size = world_generator.image_size()
-    return load_segmenter("world", None, (size, size))
+    return open_segmenter("world", image_size=world_generator.image_size())
 
 
 def _share_removed(generator, result, units, segment, obj) -> float:
