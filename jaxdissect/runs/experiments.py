@@ -22,7 +22,7 @@ from jaxdissect.checkpoint import read_meta
 from jaxdissect.data.batching import batches
 from jaxdissect.dissection.results import load_result
 from jaxdissect.interventions import ablation, adversarial, generator, insertion
-from jaxdissect.interventions.accuracy import class_count, model_normalization
+from jaxdissect.interventions.accuracy import class_count
 from jaxdissect.interventions.units import concept_number, concept_units, units_by_iou
 from jaxdissect.models.base import Net
 from jaxdissect.models.segmenter.segment import Segmenter
@@ -38,7 +38,7 @@ def _net(model) -> Net:
 def classifier_source(spec: str, net: Net, options: dict | None = None):
     """The images of ``spec`` sized for the model's input (as ``jaxdissect dissect`` does;
     ``options`` override)."""
-    source = open_probe_data(spec, options=options, image_size=model_normalization(net).size)
+    source = open_probe_data(spec, options=options, image_size=net.image_normalization().size)
     if "label" not in source.fields:
         raise ValueError(f"{spec} has no class labels; classifier experiments need labelled "
                          "images (an image folder with one sub-folder per class)")
@@ -169,13 +169,11 @@ def _generator_setup(model, dissection, concept, segment, segmenter, colornet):
 
 
 def _latent_dim(net: Net) -> int:
-    """The generator's latent size: the first entry of its ``sizes`` (ProGAN layout)."""
-    try:
-        return int(net.meta["sizes"]["sizes"][0])
-    except (KeyError, TypeError, IndexError):
-        raise ValueError("the model folder's meta.json does not give the latent size "
-                         "(sizes.sizes[0]); is it a generator (jaxdissect convert of a ProGAN)?"
-                         ) from None
+    """The generator's latent size (its architecture's, :attr:`Net.latent_size`)."""
+    if not net.is_generator:
+        raise ValueError(f"{net.name} reads images; this experiment needs a generator "
+                         "(jaxdissect convert of a ProGAN, or world:generator)")
+    return net.latent_size
 
 
 def _latents(net: Net, samples: int, seed: int, batch_size: int):
