@@ -22,7 +22,7 @@ from jaxdissect.checkpoint import read_meta
 from jaxdissect.data.batching import batches
 from jaxdissect.dissection.results import load_result
 from jaxdissect.interventions import ablation, adversarial, generator, insertion
-from jaxdissect.interventions.accuracy import class_count
+from jaxdissect.interventions.accuracy import class_count, model_normalization
 from jaxdissect.interventions.units import concept_number, concept_units, units_by_iou
 from jaxdissect.models.base import Net
 from jaxdissect.models.segmenter.segment import Segmenter
@@ -38,7 +38,7 @@ def _net(model) -> Net:
 def classifier_source(spec: str, net: Net, options: dict | None = None):
     """The images of ``spec`` sized for the model's input (as ``jaxdissect dissect`` does;
     ``options`` override)."""
-    source = open_probe_data(spec, options=options, image_size=net.image_normalization().size)
+    source = open_probe_data(spec, options=options, image_size=model_normalization(net).size)
     if "label" not in source.fields:
         raise ValueError(f"{spec} has no class labels; classifier experiments need labelled "
                          "images (an image folder with one sub-folder per class)")
