@@ -100,7 +100,7 @@ def bench_arch(arch: str, batch_sizes, warmup: int, runs: int, device: torch.dev
         torch.save(model.state_dict(), src)
         net = load(convert(src, Path(tmp) / "converted", arch=arch))
     model = model.to(device)
-    side, layer = net.meta["normalization"]["size"], net.meta["default_layer"]
+    side, layer = net.normalization.size, net.meta["default_layer"]
     rows = []
     for batch in batch_sizes:
         x = np.random.default_rng(batch).standard_normal((batch, side, side, 3)).astype(np.float32)

@@ -189,12 +189,12 @@ def check_exact(thresholds, upsampled, batches, images) -> None:
 # -- numpy baseline -----------------------------------------------------------------------------
 
 def numpy_part(args) -> dict:
-    from jaxdissect.dissection.upsample import upsample_numpy
+    from jaxdissect.report.resample import upsample_maps
 
     acts, seg = make_data(args.images, args.units, args.concepts)
 
     def dissect():
-        up = upsample_numpy(acts, (TARGET, TARGET))  # (N, 56, 56, U)
+        up = upsample_maps(acts, (TARGET, TARGET), channels_last=True)  # (N, 56, 56, U)
         per_unit = np.ascontiguousarray(up.reshape(-1, args.units).T)  # (U, n)
         n = per_unit.shape[1]
         k = max(1, int(np.ceil(0.01 * n)))
@@ -341,7 +341,8 @@ def report(args, records: dict) -> tuple[dict, list[str], list[str]]:
         table.append(f"| {labels[name]} | {1 / wall[name]:.4g} | {1e3 * wall[name]:.3g} | "
                      f"{1e3 * cpu[name]:.3g} | {records[name]['peak_rss_mib']:.0f} |")
     passes = records["jax"]["pass_seconds"]
-    names = ["pass 0 (top-k, radix digit 1)", "radix passes 2 and 3", "counting pass"]
+    # named as the progress lines name the passes
+    names = ["pass 0 (top-k, first radix digit)", "threshold passes 1 and 2", "intersection pass"]
     table += ["", "| jaxdissect pass | ms/image |", "|---|---:|"]
     table += [f"| {name} | {1e3 * seconds / args.images:.3g} |"
               for name, seconds in zip(names, passes, strict=True)]
@@ -362,10 +363,10 @@ def counted_costs(args, record: dict, table: list[str], notes: list[str]) -> dic
     """Values histogrammed and host-to-device bytes, per image and pass (counted, any backend)."""
     values = args.units * TARGET * TARGET
     histogrammed = record["histogrammed"]
-    table += ["", f"| radix pass ({record['plan']} plan) | values histogrammed per image | "
+    table += ["", f"| pass ({record['plan']} plan) | values histogrammed per image | "
               "share |", "|---|---:|---:|"]
-    table += [f"| {p} | {count:,.0f} | {count / values:.2%} |"
-              for p, count in enumerate(histogrammed)]
+    table += [f"| {'pass 0' if p == 0 else f'threshold pass {p}'} | {count:,.0f} | "
+              f"{count / values:.2%} |" for p, count in enumerate(histogrammed)]
     table += ["", "| pass | host-to-device bytes per image |", "|---|---:|"]
     table += [f"| {name} | {copied:,.0f} |" for name, copied in record["host_to_device"].items()]
     after = max(histogrammed[1:], default=0) / values

@@ -48,7 +48,7 @@ _EXPORTS = {
     # devices
     "make_mesh": "jaxdissect.sharding",
     # data
-    "open_source": "jaxdissect.data.factory",
+    "open_source": "jaxdissect.runs.data",
     "batches": "jaxdissect.data.batching",
     "ImageFolder": "jaxdissect.data.folder",
     "BrodenDataset": "jaxdissect.data.broden",

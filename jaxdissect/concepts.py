@@ -34,9 +34,11 @@ import numpy as np
 
 NONE_NAME = "-"
 NONE_CATEGORY = "none"
-# How reports group categories; unknown categories follow in order of first appearance.
-# Broden spells colour "color": both spellings sort in the colour slot.
-CATEGORY_ORDER = ("object", "part", "scene", "material", "texture", "colour", "color", "concept")
+# The published order of categories (NetDissect's bar graphs and tables: object, part, material,
+# texture, colour, then scene): how vocabularies list them and reports group them. Other
+# categories follow. Broden spells colour "color"; "colour" sorts in the same slot.
+CATEGORY_ORDER = ("object", "part", "material", "texture", "color", "scene")
+CATEGORY_ALIASES = {"colour": "color"}
 
 _COUNTED = re.compile(r"^\s*([^()]+?)\s*(?:\((\d+)\))?\s*$")
 
@@ -53,14 +55,16 @@ def primary_category(spec: str) -> str:
         if not match:
             raise ValueError(f"category {spec!r}: cannot read {part!r}; expected e.g. 'object(12)'")
         name, count = match.group(1), int(match.group(2) or 0)
-        entries.append((-count, _order_key(name), position, name))
+        entries.append((-count, category_rank(name), position, name))
     if not entries:
         raise ValueError(f"empty category {spec!r}")
     return min(entries)[3]
 
 
-def _order_key(category: str) -> int:
-    return CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+def category_rank(category: str) -> int:
+    """The place of ``category`` in :data:`CATEGORY_ORDER` (past its end for other ones)."""
+    name = CATEGORY_ALIASES.get(category, category)
+    return CATEGORY_ORDER.index(name) if name in CATEGORY_ORDER else len(CATEGORY_ORDER)
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ class ConceptVocabulary:
     def category_names(self) -> tuple[str, ...]:
         """The categories of concepts 1..C-1, in report order."""
         seen = dict.fromkeys(self.categories[1:])
-        return tuple(sorted(seen, key=lambda c: (_order_key(c), list(seen).index(c))))
+        return tuple(sorted(seen, key=lambda c: (category_rank(c), list(seen).index(c))))
 
     @property
     def category_of(self) -> np.ndarray:

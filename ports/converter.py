@@ -8,7 +8,6 @@ keys), convert strictly (every tensor accounted for), and write ``DEST/params`` 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,11 @@ def build_meta(spec: Any, sizes: dict, src: Path) -> dict[str, Any]:
     """The JSON-able description stored beside the params (see ``jaxdissect.checkpoint``)."""
     import jaxdissect
 
-    norm = spec.normalization(sizes)
     module = spec.make_module(sizes)
     return {
         "arch": spec.name,
         "sizes": sizes,
-        "normalization": dataclasses.asdict(norm) if norm is not None else None,
+        "normalization": spec.normalization_json(sizes),
         "default_layer": spec.default_layer,
         "layers": list(module.LAYERS),
         "source": {"name": src.name, "sha256": sha256_of(src)},
@@ -53,6 +51,7 @@ def convert(src: str | Path, dest: str | Path, arch: str | None = None,
     check_writable(dest)
     if arch is not None:
         spec = get_arch(arch)  # fail on an unknown name before reading a large file
+        spec.convert_fn()  # and on an architecture without a converter
         loader = spec.loader_fn() or load_state_dict
         state = loader(src)
     else:

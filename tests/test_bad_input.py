@@ -155,6 +155,10 @@ def test_convert_bad_checkpoints(tmp_path):
     torch.save({"features.0.weight": torch.zeros(2)}, tmp_path / "vgg.pth")
     line = error_line(run(["convert", "vgg.pth", "m", "--arch", "alexnet"], tmp_path), "convert")
     assert "does not match architecture 'alexnet'" in line
+    line = error_line(run(["convert", "vgg.pth", "m", "--arch", "world_vgg"], tmp_path),
+                      "convert")
+    assert "architecture 'world_vgg' has no converter" in line
+    assert "architectures that convert: alexnet, colorseg, proggan" in line
     assert not (tmp_path / "m").exists()
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from jaxdissect.concepts import ConceptVocabulary, primary_category
+from jaxdissect.concepts import CATEGORY_ORDER, ConceptVocabulary, primary_category
 
 
 def test_primary_category_takes_the_largest_count():
@@ -37,6 +37,18 @@ def test_categories_follow_report_order():
     assert vocab.number("tree") == 3
     with pytest.raises(KeyError, match="unknown concept 'sky'"):
         vocab.number("sky")
+
+
+def test_one_category_order_for_vocabularies_and_reports():
+    """Broden's six categories: the published order (scene last), the one the report uses."""
+    from jaxdissect.report.categories import ordered_categories
+
+    categories = ["scene", "color", "texture", "material", "part", "object"]
+    vocab = ConceptVocabulary.from_names([f"c{i}" for i in range(6)], categories)
+    assert vocab.category_names == CATEGORY_ORDER == (
+        "object", "part", "material", "texture", "color", "scene")
+    assert list(vocab.category_names) == ordered_categories(categories)
+    assert primary_category("scene(5);material(5)") == "material"
 
 
 def test_from_csv_broden_style(tmp_path):

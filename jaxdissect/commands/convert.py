@@ -39,7 +39,10 @@ def describe_sizes(sizes: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from jaxdissect.world.assets import register_world_archs
     from ports import convert
+
+    register_world_archs()  # known by name, so --arch world_vgg says it has no converter
 
     dest = convert(args.src, args.dest, arch=args.arch, force=args.force)
     from jaxdissect.checkpoint import read_meta

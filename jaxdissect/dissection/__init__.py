@@ -2,10 +2,11 @@
 
 Flow, one module per step: :mod:`.first_pass` runs ``fn(batch) -> (acts, seg)`` once per image
 (top-k and the first threshold digit) and keeps its outputs on the devices (:mod:`.resident`) or
-in the host cache (:mod:`.cache`); :mod:`.engine` replays them for the radix threshold passes and
-the counting pass (statistics from :mod:`jaxdissect.stats`, upsampling from :mod:`.upsample` and
-:mod:`.interpolation`); :mod:`.labels` turns counts into IoUs, labels and detector tallies;
-:mod:`.results` is the saved :class:`~.results.LayerResult`. :mod:`.driver` is
+in the host cache (:mod:`.cache`); :mod:`.engine` replays them for the threshold passes (radix
+selection) and the intersection pass (statistics from :mod:`jaxdissect.stats`, upsampling from
+:mod:`.upsample` and :mod:`.interpolation`); :mod:`.labels` turns counts into IoUs, labels and
+detector tallies; :mod:`.results` is the saved :class:`~.results.LayerResult`, in a layer folder
+(:mod:`.layer_files`: its place, its ``report.json``, whether it is finished). :mod:`.driver` is
 ``jaxdissect.dissect`` (all of it for a list of layers, into an output folder it is given),
 :mod:`.resume` its checkpoints, :mod:`.progress` its progress display, :mod:`.presets` the
 published settings.

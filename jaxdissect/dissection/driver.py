@@ -41,6 +41,7 @@ from jaxdissect import sharding
 from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.engine import LayerStatistics
 from jaxdissect.dissection.first_pass import BatchFn, FirstPass
+from jaxdissect.dissection.layer_files import REPORT_FILE, layer_folder, result_problem
 from jaxdissect.dissection.presets import DissectConfig
 from jaxdissect.dissection.progress import Progress
 from jaxdissect.dissection.results import (
@@ -49,17 +50,13 @@ from jaxdissect.dissection.results import (
     build_layer_result,
     check_destination,
     load_result,
-    result_problem,
     save_result,
 )
 from jaxdissect.dissection.resume import Interrupted, InterruptLatch, ResumeFolder, kill_point
 
 DEFAULT_MEMORY_BOUND = 4 * 2**30
 
-
-def layer_folder(out_dir: str | Path, layer: str) -> Path:
-    """Where :func:`dissect` writes ``layer``'s result."""
-    return Path(out_dir) / layer.replace("/", "_")
+__all__ = ["DEFAULT_MEMORY_BOUND", "dissect", "finish", "layer_folder"]
 
 
 def _check_vocabulary(vocabulary, num_concepts) -> ConceptVocabulary | None:
@@ -78,7 +75,7 @@ def _finished_layers(out_dir, layers, config, vocabulary, force,
     finished = {}
     for layer in layers:
         folder = layer_folder(out_dir, layer)
-        if force or not (folder / "report.json").is_file():
+        if force or not (folder / REPORT_FILE).is_file():
             check_destination(folder, force)
             continue
         problem = result_problem(folder)
@@ -209,26 +206,38 @@ def _watched(source, latch: InterruptLatch):
 
 def _finish(stats: LayerStatistics, source, config, vocabulary, out_dir,
             resume: ResumeFolder | None = None, say=None) -> dict:
-    """Passes after pass 0, then results (written to ``out_dir`` when given). With ``resume``
-    the quantile states are kept after each pass, and taken up after the last one kept."""
-    histograms = stats.value_histograms()
+    """:func:`finish`, then the results written to ``out_dir`` when given (by process 0)."""
+    if resume is not None and say is not None:
+        start = resume.later()
+        if start is not None:
+            say(f"pass 0 and threshold pass {start[0]} finished earlier ({stats.num_images:,} "
+                f"images); resuming after threshold pass {start[0]}")
+        elif resume.restored_finished:
+            say(f"pass 0 finished earlier ({stats.num_images:,} images); resuming after it")
+    results = finish(stats, source, config, vocabulary, resume)
+    if out_dir is not None and jax.process_index() == 0:
+        for l, result in results.items():
+            save_result(result, layer_folder(out_dir, l), force=True)
+    return results
+
+
+def finish(stats: LayerStatistics, source: Callable[[], Iterable[dict]], config: DissectConfig,
+           vocabulary: ConceptVocabulary, resume: ResumeFolder | None = None, *,
+           histograms: bool = True) -> dict[str, LayerResult]:
+    """The passes after pass 0 (the threshold passes, the intersection pass) and each layer's
+    :class:`LayerResult`: the one finish step of every dissection. ``source()`` iterates the
+    batches again for each pass. With ``resume`` the quantile states are kept after each pass,
+    and taken up after the last one kept. ``histograms``: keep pass 0's value histograms in
+    the results (written as ``act_hist.npz``)."""
+    value_hist = stats.value_histograms() if histograms else None
     start = resume.later() if resume is not None else None
-    if start is not None and say is not None:
-        say(f"pass 0 and threshold pass {start[0]} finished earlier ({stats.num_images:,} "
-            f"images); resuming after threshold pass {start[0]}")
-    elif resume is not None and say is not None and resume.restored_finished:
-        say(f"pass 0 finished earlier ({stats.num_images:,} images); resuming after it")
     thresholds = stats.quantile_passes(source, stats.num_images, start=start,
                                        checkpoint=None if resume is None else resume.save_later)
     category_of = vocabulary.category_of if config.iou_rule == "per_category" else None
     counts = stats.count(source, thresholds, vocabulary.num_concepts, category_of,
                          stats.num_images)
     top = stats.top_images()
-    results = {}
-    for l in stats.layers:
-        results[l] = build_layer_result(
-            l, config, vocabulary, thresholds[l], counts[l], top[l], stats.num_images,
-            stats.act_sizes[l], stats.seg_size, value_hist=histograms[l])
-        if out_dir is not None and jax.process_index() == 0:
-            save_result(results[l], layer_folder(out_dir, l), force=True)
-    return results
+    return {l: build_layer_result(l, config, vocabulary, thresholds[l], counts[l], top[l],
+                                  stats.num_images, stats.act_sizes[l], stats.seg_size,
+                                  value_hist=None if value_hist is None else value_hist[l])
+            for l in stats.layers}

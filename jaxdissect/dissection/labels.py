@@ -126,21 +126,30 @@ def assign_labels(iou: np.ndarray, vocabulary: ConceptVocabulary, miniou: float)
 def detector_counts(labels: UnitLabels, vocabulary: ConceptVocabulary) -> dict:
     """Tallies under both counting rules (see the module docstring), as a JSON-ready dict."""
     category = np.asarray(labels.category, dtype=object)
-    unique_overall = {
-        cat: len(set(labels.concept[labels.interpretable & (category == cat)].tolist()))
-        for cat in labels.category_names
-    }
-    unique_per_category = {}
-    for k, cat in enumerate(labels.category_names):
-        hits = labels.category_iou[:, k] > labels.miniou
-        unique_per_category[cat] = len(set(labels.category_concept[hits, k].tolist()))
-    return {
-        "miniou": labels.miniou,
-        "units": len(labels.concept),
-        "units_above_miniou": int(labels.interpretable.sum()),
+    overall = {cat: labels.concept[labels.interpretable & (category == cat)].tolist()
+               for cat in labels.category_names}
+    per_category = {
+        cat: labels.category_concept[labels.category_iou[:, k] > labels.miniou, k].tolist()
+        for k, cat in enumerate(labels.category_names)}
+    return tally_detectors(labels.miniou, len(labels.concept), int(labels.interpretable.sum()),
+                           overall, per_category)
+
+
+def tally_detectors(miniou: float, units: int, above: int, overall: dict,
+                    per_category: dict | None) -> dict:
+    """The detector tallies (``report.json`` ``detectors``) from what each rule counts:
+    ``overall`` {category: the overall-best labels of interpretable units}, ``per_category``
+    {category: the best labels within it that pass miniou} (None: not known); each label
+    counts once per category. ``above``: the number of interpretable units."""
+    unique_overall = {cat: len(set(found)) for cat, found in overall.items()}
+    counts = {
+        "miniou": miniou,
+        "units": units,
+        "units_above_miniou": above,
         "unique_overall": {"total": sum(unique_overall.values()), "by_category": unique_overall},
-        "unique_per_category": {
-            "total": sum(unique_per_category.values()),
-            "by_category": unique_per_category,
-        },
+        "unique_per_category": None,
     }
+    if per_category is not None:
+        unique = {cat: len(set(found)) for cat, found in per_category.items()}
+        counts["unique_per_category"] = {"total": sum(unique.values()), "by_category": unique}
+    return counts

@@ -25,8 +25,8 @@ A layer's folder holds
 Folders are written atomically: everything goes to a temporary sibling folder which is renamed
 into place at the end, so a crash never leaves a half-written result. :func:`load_result`
 verifies the manifest first and raises :class:`DamagedResultError` naming the file that is
-missing, truncated or changed; :func:`result_problem` says the same without raising (the
-driver then recomputes the layer).
+missing, truncated or changed; :func:`~jaxdissect.dissection.layer_files.result_problem` says
+the same without raising (the driver then recomputes the layer).
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ import numpy as np
 
 from jaxdissect.concepts import ConceptVocabulary
 from jaxdissect.dissection.labels import UnitLabels, assign_labels, compute_iou, detector_counts
+from jaxdissect.dissection.layer_files import REPORT_FILE, result_problem, write_report_json
 from jaxdissect.dissection.presets import DissectConfig
-from jaxdissect.outputs import MANIFEST, check_manifest, naming, write_folder, write_manifest
+from jaxdissect.outputs import naming, write_folder, write_manifest
 from jaxdissect.stats.counts import CountsResult
 
 
@@ -147,8 +148,7 @@ class DamagedResultError(ValueError):
 
 def _write_files(result: LayerResult, folder: Path) -> None:
     units = _unit_rows(result)
-    with naming(folder / "report.json"):
-        (folder / "report.json").write_text(json.dumps(report_dict(result), indent=1))
+    write_report_json(folder, report_dict(result))
     with naming(folder / "units.csv"), (folder / "units.csv").open("w", newline="") as f:
         fields = ["unit", "label", "concept", "category", "iou", "threshold", "interpretable"]
         writer = csv.DictWriter(f, fields, extrasaction="ignore")
@@ -194,26 +194,14 @@ def save_result(result: LayerResult, folder: str | Path, force: bool = False) ->
     return Path(folder)
 
 
-def result_problem(folder: str | Path) -> str | None:
-    """None when ``folder`` holds a complete result (every file as its manifest says), else
-    what is wrong, naming the file. A folder written before manifests existed has none and is
-    checked by loading it (:func:`load_result`)."""
-    folder = Path(folder)
-    if not (folder / "report.json").is_file():
-        return "report.json is missing"
-    if not (folder / MANIFEST).exists():
-        return None
-    return check_manifest(folder)
-
-
 def load_result(folder: str | Path) -> LayerResult:
     """Read a folder written by :func:`save_result` (labels are recomputed from iou.npy).
 
     Raises :class:`DamagedResultError` naming the file when the folder does not match its
     manifest, or (a folder without one) when a file cannot be read."""
     folder = Path(folder)
-    if not (folder / "report.json").is_file():
-        raise FileNotFoundError(f"{folder} holds no report.json; is it a dissection result?")
+    if not (folder / REPORT_FILE).is_file():
+        raise FileNotFoundError(f"{folder} holds no {REPORT_FILE}; is it a dissection result?")
     problem = result_problem(folder)
     if problem is None:
         try:
@@ -225,7 +213,7 @@ def load_result(folder: str | Path) -> LayerResult:
 
 
 def _read_result(folder: Path) -> LayerResult:
-    report = json.loads((folder / "report.json").read_text())
+    report = json.loads((folder / REPORT_FILE).read_text())
     # Reports written before thresholds could be taken at the layer's resolution lack the
     # setting: their thresholds were all taken over the upsampled maps.
     report.setdefault("threshold_resolution", "upsampled")

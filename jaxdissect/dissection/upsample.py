@@ -54,8 +54,8 @@ from jaxdissect.dissection.interpolation import MODES, interpolation_matrix
 # whole images); :func:`upsample` computes the same blocks, so both give the same bits.
 BLOCK_VALUES = 1 << 19
 
-__all__ = ["MODES", "interpolation_matrix", "upsample", "upsample_numpy", "upsample_rows",
-           "block_rows", "BLOCK_VALUES"]
+__all__ = ["MODES", "interpolation_matrix", "upsample", "upsample_rows", "block_rows",
+           "BLOCK_VALUES"]
 
 
 def upsample(maps: jax.Array, out_size: tuple[int, int], mode: str = "pnas2020") -> jax.Array:
@@ -112,11 +112,3 @@ def _batched_matmul(matrix: np.ndarray | jax.Array, x: jax.Array) -> jax.Array:
     batched = jax.lax.broadcast(jnp.asarray(matrix), (x.shape[0],))  # (B, P, q)
     return jax.lax.dot_general(batched, x, (((2,), (1,)), ((0,), (0,))),
                                precision=jax.lax.Precision.HIGHEST)
-
-
-def upsample_numpy(maps: np.ndarray, out_size: tuple[int, int], mode: str = "pnas2020"):
-    """Host version of :func:`upsample` (float32 (N, H, W, U)), for reports and thumbnails."""
-    maps = np.asarray(maps, np.float32)
-    rows = interpolation_matrix(maps.shape[1], out_size[0], mode)
-    cols = interpolation_matrix(maps.shape[2], out_size[1], mode)
-    return np.einsum("Ww,nHwu->nHWu", cols, np.einsum("Hh,nhwu->nHwu", rows, maps))

@@ -70,16 +70,9 @@ class ClassCounts:
 
 
 def model_normalization(net: Net) -> Normalization:
-    """The input normalisation of a classifier: ``meta["normalization"]`` of a converted model,
-    else the module's ``normalization`` attribute."""
-    meta = (net.meta or {}).get("normalization")
-    if meta:
-        return Normalization(tuple(meta["mean"]), tuple(meta["std"]), int(meta["size"]))
-    norm = getattr(net.module, "normalization", None)
-    if isinstance(norm, Normalization):
-        return norm
-    raise ValueError(f"{type(net.module).__name__} has no input normalisation (no "
-                     "meta['normalization']); pass inputs=... to say how batches become inputs")
+    """The input normalisation of a classifier (:meth:`Net.image_normalization
+    <jaxdissect.models.base.Net.image_normalization>`: from the architecture spec)."""
+    return net.image_normalization()
 
 
 def class_count(net: Net, image_shape: tuple[int, ...] | None = None) -> int:

@@ -9,6 +9,7 @@ forward order). :class:`Net` binds such a module to its parameters and metadata;
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,13 +20,36 @@ import jax.numpy as jnp
 from jaxdissect.models.edits import Edits, UnitEdit
 
 
-def check_layers(requested: Sequence[str], valid: Sequence[str], model: str = "model") -> None:
-    """Raise a ValueError naming unknown layers and listing the valid ones."""
+def check_layers(requested: Sequence[str], valid: Sequence[str], model: str = "model", *,
+                 nearest: bool = False, list_limit: int | None = None) -> None:
+    """Raise a ValueError naming unknown layers and listing the valid ones: the one check of
+    layer names (the package's models call it in ``__call__``, :meth:`Net.check_layers` and
+    wrapped models before anything runs).
+
+    ``nearest``: also name the valid names closest to each unknown one (module paths);
+    ``list_limit``: past this many valid names, say how to list them instead of listing."""
     unknown = [name for name in requested if name not in valid]
-    if unknown:
-        raise ValueError(
-            f"unknown layer(s) {unknown} for {model}; dissectable layers are: {', '.join(valid)}"
-        )
+    if not unknown:
+        return
+    near = []
+    if nearest:
+        for name in unknown:
+            near += [n for n in nearest_names(name, valid) if n not in near]
+    hint = f"; nearest: {', '.join(near)}" if near else ""
+    if list_limit is not None and len(valid) > list_limit:
+        listing = (f" ({len(valid)} layers; list them with `jaxdissect layers --model ...`)")
+    else:
+        listing = f"; dissectable layers are: {', '.join(valid)}"
+    raise ValueError(f"unknown layer(s) {unknown} for {model}{hint}{listing}")
+
+
+def nearest_names(name: str, valid: Sequence[str], count: int = 5) -> list[str]:
+    """The names of ``valid`` closest to ``name`` (spelling, then the same last path part)."""
+    names = list(valid)
+    close = difflib.get_close_matches(name, names, n=count, cutoff=0.4)
+    tail = name.rsplit("/", 1)[-1]
+    same_tail = [n for n in names if n.rsplit("/", 1)[-1] == tail and n not in close]
+    return (close + same_tail)[:count]
 
 
 @dataclass(frozen=True)
@@ -40,6 +64,13 @@ class Normalization:
         """(N, H, W, 3) uint8 -> float32 normalised, NHWC."""
         x = jnp.asarray(images_uint8, jnp.float32) / 255.0
         return (x - jnp.asarray(self.mean)) / jnp.asarray(self.std)
+
+
+def as_normalization(value: Normalization | Mapping | None) -> Normalization | None:
+    """A :class:`Normalization` from itself or its JSON form (``meta.json`` ``normalization``)."""
+    if value is None or isinstance(value, Normalization):
+        return value
+    return Normalization(tuple(value["mean"]), tuple(value["std"]), int(value["size"]))
 
 
 @dataclass
@@ -63,6 +94,68 @@ class Net:
     def name(self) -> str:
         """The model's name in messages: ``meta["name"]``, else the module's class."""
         return str((self.meta or {}).get("name") or type(self.module).__name__)
+
+    # -- model facts: what the model reads --------------------------------------------------
+    # Recorded in ``meta`` by whoever made the Net (``jaxdissect convert`` and the world models
+    # from the architecture spec, ``jaxdissect.wrap`` from its arguments), else the registered
+    # architecture's spec, else (a module bound by hand) the module's own ``normalization``.
+
+    def _arch(self):
+        from jaxdissect.models.registry import find_arch
+
+        return find_arch((self.meta or {}).get("arch"))
+
+    @property
+    def inputs(self) -> str:
+        """``"image"`` (uint8 RGB images; :attr:`normalization` makes them model input) or
+        ``"latent"`` (a generator reading (N, :attr:`latent_size`) latents, returning RGB)."""
+        recorded = (self.meta or {}).get("inputs")
+        if recorded:
+            return str(recorded)
+        spec = self._arch()
+        return spec.inputs if spec is not None else "image"
+
+    @property
+    def is_generator(self) -> bool:
+        return self.inputs == "latent"
+
+    @property
+    def normalization(self) -> Normalization | None:
+        """How uint8 images become this model's input (None: latents, or a model that
+        prepares its images itself, as the segmenters do)."""
+        meta = self.meta or {}
+        if "normalization" in meta:
+            return as_normalization(meta["normalization"])
+        spec = self._arch()
+        if spec is not None:
+            return spec.normalization(meta.get("sizes") or {})
+        norm = getattr(self.module, "normalization", None)
+        return norm if isinstance(norm, Normalization) else None
+
+    @property
+    def latent_size(self) -> int | None:
+        """The size Z of a generator's (N, Z) latents; None for an image model."""
+        meta = self.meta or {}
+        if meta.get("latent_dim"):
+            return int(meta["latent_dim"])
+        spec = self._arch()
+        if spec is not None and spec.latent_size is not None:
+            return int(spec.latent_size(meta.get("sizes") or {}))
+        if self.inputs == "latent":
+            raise ValueError(f"{self.name} reads latents but its metadata gives no latent "
+                             "size; convert the model again, or wrap it with latent_dim=")
+        return None
+
+    def image_normalization(self) -> Normalization:
+        """:attr:`normalization`, or a clear error for a model without one."""
+        norm = self.normalization
+        if norm is None:
+            kind = "a generator (it reads latents)" if self.is_generator else (
+                "a model without input normalisation")
+            raise ValueError(f"{self.name} is {kind}: it has no input normalisation; this "
+                             "needs a classifier, or pass inputs=... to say how batches become "
+                             "inputs")
+        return norm
 
     def check_layers(self, names: Sequence[str], label: str | None = None, *,
                      edits: bool = False, maps_only: bool = False) -> None:

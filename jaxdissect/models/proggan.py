@@ -189,5 +189,7 @@ register_arch(
         default_layer="layer4",
         converter="ports.proggan:convert",
         detector="ports.proggan:matches",
+        inputs="latent",
+        latent_size=lambda sizes: int(sizes["sizes"][0]),
     )
 )

@@ -4,15 +4,22 @@ An :class:`ArchSpec` ties an architecture name to
 
 - ``build(sizes, dtype) -> flax.linen.Module``: the Flax model for the sizes read from a
   checkpoint (``sizes`` is the JSON-able dict stored in ``meta.json``, e.g. ``num_classes``);
-- ``normalization(sizes) -> Normalization | None``: the input the model expects (``None`` for
-  models whose input is not an image, e.g. a GAN's latents);
+- ``inputs``: ``"image"`` (the default) or ``"latent"`` (a generator: it reads (N, Z) latents
+  and returns RGB in [-1, 1]), with ``latent_size(sizes) -> Z``;
+- ``normalization(sizes) -> Normalization | None``: how uint8 images become the model's input
+  (``None`` for a generator, or a model that prepares its images itself, as the segmenters);
 - ``default_layer``: the layer dissected when none is named;
-- ``converter``: ``"module:function"`` naming ``function(state) -> (params, sizes)``, where
-  ``state`` maps torch keys to float32 numpy arrays and ``params`` is the Flax params pytree;
+- ``converter`` (optional): ``"module:function"`` naming ``function(state) -> (params, sizes)``,
+  where ``state`` maps torch keys to float32 numpy arrays and ``params`` is the Flax params
+  pytree; an architecture with no published checkpoint (the world models) registers without;
 - ``detector`` (optional): ``"module:function"`` naming ``function(keys) -> bool``, true when a
   set of torch keys has this architecture's layout (used when ``--arch`` is not given);
 - ``loader`` (optional): ``"module:function"`` naming ``function(path) -> state`` for sources
   that are not one ``.pth`` file (default ``ports.common.load_state_dict``).
+
+These facts (``inputs``, ``normalization``, ``latent_size``) are the one source of what a model
+reads: ``jaxdissect convert`` records them in ``meta.json`` and :class:`~jaxdissect.models.base.Net`
+exposes them as properties.
 
 Converters and detectors are named by strings and imported only when used, so this module (and
 every model module) stays free of torch and of the ``ports`` package.
@@ -22,7 +29,8 @@ Adding a family takes one call at the bottom of its model module, for example::
     register_arch(ArchSpec(
         name="proggan", build=lambda sizes, dtype: ProgressiveGenerator(sizes["sizes"], dtype),
         normalization=lambda sizes: None, default_layer="layer4",
-        converter="ports.proggan:convert", detector="ports.proggan:matches"))
+        converter="ports.proggan:convert", detector="ports.proggan:matches",
+        inputs="latent", latent_size=lambda sizes: sizes["sizes"][0]))
 
 Every module and subpackage of ``jaxdissect.models`` is imported on the first lookup, so a new
 module that calls ``register_arch`` is found without editing this file (a subpackage registers
@@ -33,6 +41,7 @@ module is imported; model folders record it (``meta.json`` ``arch_module``) and
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Mapping
@@ -46,6 +55,8 @@ from jaxdissect.models.base import Normalization
 # Modules of jaxdissect.models that define no architecture (skipped by discovery).
 _NOT_FAMILIES = frozenset({"base", "edits", "registry", "layers"})
 
+INPUTS = ("image", "latent")
+
 _REGISTRY: dict[str, ArchSpec] = {}
 _discovered = False
 
@@ -58,15 +69,34 @@ class ArchSpec:
     build: Callable[[Mapping[str, Any], Any], Any]
     normalization: Callable[[Mapping[str, Any]], Normalization | None]
     default_layer: str
-    converter: str
+    converter: str | None = None
     detector: str | None = None
     loader: str | None = None
+    inputs: str = "image"
+    latent_size: Callable[[Mapping[str, Any]], int] | None = None
+
+    def __post_init__(self):
+        if self.inputs not in INPUTS:
+            raise ValueError(f"architecture {self.name!r}: inputs={self.inputs!r}, choose one "
+                             f"of {', '.join(INPUTS)}")
+        if self.inputs == "latent" and self.latent_size is None:
+            raise ValueError(f"architecture {self.name!r} reads latents: give latent_size")
 
     def make_module(self, sizes: Mapping[str, Any], dtype=jnp.float32):
         """The Flax module for ``sizes`` computing in ``dtype``."""
         return self.build(sizes, dtype)
 
+    def normalization_json(self, sizes: Mapping[str, Any]) -> dict | None:
+        """:attr:`normalization` for ``sizes`` as ``meta.json`` records it."""
+        norm = self.normalization(sizes)
+        return dataclasses.asdict(norm) if norm is not None else None
+
     def convert_fn(self) -> Callable:
+        """The converter; an architecture without one is an error naming those with one."""
+        if self.converter is None:
+            raise ValueError(f"architecture {self.name!r} has no converter (no published "
+                             "PyTorch checkpoint to convert); architectures that convert: "
+                             f"{', '.join(convertible_arch_names())}")
         return resolve(self.converter)
 
     def detect_fn(self) -> Callable[[Iterable[str]], bool] | None:
@@ -109,6 +139,19 @@ def arch_names() -> list[str]:
     """Every registered architecture name, sorted."""
     _discover()
     return sorted(_REGISTRY)
+
+
+def convertible_arch_names() -> list[str]:
+    """The registered architectures that have a converter, sorted."""
+    return [name for name in arch_names() if _REGISTRY[name].converter is not None]
+
+
+def find_arch(name: str | None) -> ArchSpec | None:
+    """The spec of ``name``, or None when no architecture of that name is registered."""
+    if not isinstance(name, str):
+        return None
+    _discover()
+    return _REGISTRY.get(name)
 
 
 def get_arch(name: str) -> ArchSpec:

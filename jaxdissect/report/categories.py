@@ -1,7 +1,8 @@
 """Concept categories as the reports show them: their order and colours.
 
 Bar graphs and tables list categories in the published order object, part, material, texture,
-colour, then scene when present; a category outside this list (a custom vocabulary) follows in
+colour, then scene when present (:data:`jaxdissect.concepts.CATEGORY_ORDER`, the order
+vocabularies list them in too); a category outside this list (a custom vocabulary) follows in
 alphabetical order. Both spellings ``color`` (the reference's) and ``colour`` are recognised.
 """
 
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-CATEGORY_ORDER = ("object", "part", "material", "texture", "color", "scene")
-ALIASES = {"colour": "color"}
+from jaxdissect.concepts import CATEGORY_ALIASES as ALIASES
+from jaxdissect.concepts import CATEGORY_ORDER, category_rank
+
+__all__ = ["CATEGORY_ORDER", "category_colour", "category_sort_key", "ordered_categories"]
 COLOURS = {
     "object": "#4e79a7",
     "part": "#59a14f",
@@ -22,16 +25,15 @@ COLOURS = {
 OTHER_COLOUR = "#9c755f"
 
 
-def category_rank(category: str) -> tuple[int, str]:
-    """A sort key placing ``category`` in the published order, unknown ones after, by name."""
-    name = ALIASES.get(category, category)
-    rank = CATEGORY_ORDER.index(name) if name in CATEGORY_ORDER else len(CATEGORY_ORDER)
-    return rank, category
+def category_sort_key(category: str) -> tuple[int, str]:
+    """A sort key placing ``category`` in the published order
+    (:data:`jaxdissect.concepts.CATEGORY_ORDER`), unknown ones after, by name."""
+    return category_rank(category), category
 
 
 def ordered_categories(categories: Iterable[str]) -> list[str]:
     """The distinct categories in ``categories``, in report order."""
-    return sorted(set(categories), key=category_rank)
+    return sorted(set(categories), key=category_sort_key)
 
 
 def category_colour(category: str) -> str:

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxdissect.outputs import MANIFEST, check_manifest
+from jaxdissect.dissection.labels import tally_detectors
+from jaxdissect.dissection.layer_files import REPORT_FILE, result_problem
 from jaxdissect.report.categories import ordered_categories
 from jaxdissect.report.strips import strip_filename
 
@@ -105,10 +106,10 @@ def load_layer(folder: str | Path, results_dir: str | Path | None = None) -> Lay
 
     A folder with a manifest must match it (a damaged result is an error naming the file)."""
     folder = Path(folder)
-    path = folder / "report.json"
+    path = folder / REPORT_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{folder} holds no report.json; is it a dissection result?")
-    if (folder / MANIFEST).exists() and (problem := check_manifest(folder)) is not None:
+        raise FileNotFoundError(f"{folder} holds no {REPORT_FILE}; is it a dissection result?")
+    if (problem := result_problem(folder)) is not None:
         raise ValueError(f"{folder}: {problem}; the result is damaged: run the same dissection "
                          "again, it recomputes damaged layers")
     try:
@@ -167,25 +168,18 @@ def attach_runners_up(layer: LayerReport, count: int = RUNNERS_UP) -> None:
 
 
 def detector_counts(units: list[dict], miniou: float, categories: list[str]) -> dict:
-    """Unique-detector counts under both rules, from normalised units (when the saved report has
-    none). ``unique_overall``: distinct overall-best labels of interpretable units, by the label's
-    category. ``unique_per_category``: per category, distinct best-within-category labels with
-    IoU > miniou (None without ``by_category``). Same layout as the dissection's counts."""
-    overall = {cat: len({u["label"] for u in units if u["interpretable"]
-                         and u["category"] == cat}) for cat in categories}
-    counts = {
-        "miniou": miniou,
-        "units": len(units),
-        "units_above_miniou": sum(u["interpretable"] for u in units),
-        "unique_overall": {"total": sum(overall.values()), "by_category": overall},
-        "unique_per_category": None,
-    }
-    if units and all(u["by_category"] for u in units):
-        per = {cat: len({u["by_category"][cat]["label"] for u in units
-                         if cat in u["by_category"] and u["by_category"][cat]["iou"] > miniou})
+    """Unique-detector counts under both rules (:func:`jaxdissect.dissection.labels.
+    tally_detectors`), from normalised units (when the saved report has none), labels counted
+    by name. ``unique_per_category`` is None without ``by_category``."""
+    overall = {cat: [u["label"] for u in units if u["interpretable"] and u["category"] == cat]
                for cat in categories}
-        counts["unique_per_category"] = {"total": sum(per.values()), "by_category": per}
-    return counts
+    per = None
+    if units and all(u["by_category"] for u in units):
+        per = {cat: [u["by_category"][cat]["label"] for u in units
+                     if cat in u["by_category"] and u["by_category"][cat]["iou"] > miniou]
+               for cat in categories}
+    return tally_detectors(miniou, len(units), sum(u["interpretable"] for u in units), overall,
+                           per)
 
 
 def natural_key(text: str) -> list:

@@ -23,11 +23,17 @@ from jaxdissect.dissection.interpolation import MODES, interpolation_matrix
 
 __all__ = ["MODES", "interpolation_matrix", "upsample_maps"]
 
-def upsample_maps(maps: np.ndarray, out_hw: tuple[int, int], mode: str = "pnas2020") -> np.ndarray:
-    """Resample activation maps ``(..., h, w)`` to float32 ``(..., H, W)``; ``out_hw = (H, W)``."""
+def upsample_maps(maps: np.ndarray, out_hw: tuple[int, int], mode: str = "pnas2020", *,
+                  channels_last: bool = False) -> np.ndarray:
+    """Resample activation maps ``(..., h, w)`` to float32 ``(..., H, W)``; ``out_hw = (H, W)``.
+
+    ``channels_last``: maps are ``(N, h, w, U)`` (as the dissection holds them), the result
+    ``(N, H, W, U)``. The host twin of :func:`jaxdissect.dissection.upsample.upsample`."""
     maps = np.asarray(maps, dtype=np.float32)
-    if maps.ndim < 2:
+    if maps.ndim < (4 if channels_last else 2):
         raise ValueError(f"activation maps need at least 2 dimensions (h, w), got {maps.shape}")
-    rows = interpolation_matrix(maps.shape[-2], out_hw[0], mode)
-    cols = interpolation_matrix(maps.shape[-1], out_hw[1], mode)
-    return np.einsum("Hh,...hw,Ww->...HW", rows, maps, cols, optimize=True).astype(np.float32)
+    axes = (1, 2) if channels_last else (-2, -1)
+    rows = interpolation_matrix(maps.shape[axes[0]], out_hw[0], mode)
+    cols = interpolation_matrix(maps.shape[axes[1]], out_hw[1], mode)
+    spec = "Hh,nhwu,Ww->nHWu" if channels_last else "Hh,...hw,Ww->...HW"
+    return np.einsum(spec, rows, maps, cols, optimize=True).astype(np.float32)

@@ -23,10 +23,10 @@ count arrays were not saved.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
-from jaxdissect.outputs import refresh_manifest, write_file, write_text
+from jaxdissect.dissection.layer_files import write_report_json
+from jaxdissect.outputs import write_file
 from jaxdissect.report.layers import LayerReport
 
 CSV_NAME = "tally.csv"
@@ -54,8 +54,7 @@ def publish_report_json(layer: LayerReport, chart: str = "concepts.svg") -> bool
         report["header"] = {"name": name, "image": chart}
         changed = True
     if changed:
-        write_text(layer.folder / "report.json", json.dumps(report, indent=1))
-        refresh_manifest(layer.folder, "report.json")
+        write_report_json(layer.folder, report)
     return changed
 
 

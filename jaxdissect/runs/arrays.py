@@ -22,15 +22,11 @@ import numpy as np
 
 from jaxdissect import sharding
 from jaxdissect.concepts import ConceptVocabulary
+from jaxdissect.dissection.driver import finish
 from jaxdissect.dissection.engine import LayerStatistics
 from jaxdissect.dissection.presets import DissectConfig, get_config
 from jaxdissect.dissection.progress import Progress
-from jaxdissect.dissection.results import (
-    LayerResult,
-    build_layer_result,
-    check_destination,
-    save_result,
-)
+from jaxdissect.dissection.results import LayerResult, check_destination, save_result
 from jaxdissect.outputs import check_writable
 
 DEFAULT_BATCH_SIZE = 32
@@ -165,13 +161,7 @@ def dissect_arrays(
     stats.first_pass(lambda: iter(source), len(acts))
     source.check = False
     vocabulary = concepts or ConceptVocabulary.numbered(max(source.max_label, 1) + 1)
-    thresholds = stats.quantile_passes(lambda: iter(source), len(acts))
-    category_of = vocabulary.category_of if config.iou_rule == "per_category" else None
-    counts = stats.count(lambda: iter(source), thresholds, vocabulary.num_concepts, category_of,
-                         len(acts))
-    top = stats.top_images()[layer]
-    result = build_layer_result(layer, config, vocabulary, thresholds[layer], counts[layer], top,
-                                len(acts), unit_map[:2], seg_size)
+    result = finish(stats, lambda: iter(source), config, vocabulary, histograms=False)[layer]
     if out is not None:
         save_result(result, out, force)
     return result

@@ -153,13 +153,11 @@ def _generator_setup(model, dissection, concept, segmenter, colornet):
 
 
 def _latent_dim(net: Net) -> int:
-    """The generator's latent size: the first entry of its ``sizes`` (ProGAN layout)."""
-    try:
-        return int(net.meta["sizes"]["sizes"][0])
-    except (KeyError, TypeError, IndexError):
-        raise ValueError("the model folder's meta.json does not give the latent size "
-                         "(sizes.sizes[0]); is it a generator (jaxdissect convert of a ProGAN)?"
-                         ) from None
+    """The generator's latent size (its architecture's, :attr:`Net.latent_size`)."""
+    if not net.is_generator:
+        raise ValueError(f"{net.name} reads images; this experiment needs a generator "
+                         "(jaxdissect convert of a ProGAN, or world:generator)")
+    return net.latent_size
 
 
 def _latents(net: Net, samples: int, seed: int, batch_size: int):

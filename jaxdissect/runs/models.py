@@ -2,10 +2,10 @@
 
 ``load_studied_model(spec, dtype)`` reads a model folder (``jaxdissect convert`` output, or
 any folder :func:`jaxdissect.checkpoint.load` reads) or ``world:NAME`` for a shipped world model
-(``world:classifier``, ``world:generator``). A model whose architecture declares an input
-normalisation is a *classifier*: batches carry uint8 images, normalised on the device. One
-without is a *generator*: batches carry latents ``z`` (size ``sizes["sizes"][0]``, the ProGAN
-layout) and its output, RGB roughly in [-1, 1], is what gets segmented and shown.
+(``world:classifier``, ``world:generator``). A model whose architecture reads images is a
+*classifier*: batches carry uint8 images, normalised on the device as the architecture says. One
+that reads latents is a *generator*: batches carry latents ``z`` (of the architecture's latent
+size) and its output, RGB roughly in [-1, 1], is what gets segmented and shown.
 
 :func:`rgb_and_acts` is the traced forward both the dissection and the unit strips use: it
 returns the images as float32 RGB in [-1, 1] (a classifier's inputs mapped there, a
@@ -23,25 +23,31 @@ import jax.numpy as jnp
 
 from jaxdissect.checkpoint import load
 from jaxdissect.models.base import Net, Normalization
+from jaxdissect.runs.entry import PREFIX as ENTRY_PREFIX
+from jaxdissect.runs.entry import load_entry
 from jaxdissect.runs.runkey import model_identity
-from jaxdissect.wrapping.entry import PREFIX as ENTRY_PREFIX
-from jaxdissect.wrapping.entry import load_entry
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 @dataclass
 class StudiedModel:
-    """A loaded model and how to feed it. ``normalization`` is None for generators."""
+    """A loaded model and where it came from; what it reads (images or latents, the
+    normalisation, the latent size) is the ``Net``'s (:attr:`Net.inputs
+    <jaxdissect.models.base.Net.inputs>`, from the architecture spec)."""
 
     net: Net
     location: str
-    normalization: Normalization | None
     dtype: str
 
     @property
+    def normalization(self) -> Normalization | None:
+        """The input normalisation of a classifier; None for a generator."""
+        return None if self.net.is_generator else self.net.image_normalization()
+
+    @property
     def kind(self) -> str:
-        return "generator" if self.normalization is None else "classifier"
+        return "generator" if self.net.is_generator else "classifier"
 
     @property
     def name(self) -> str:
@@ -49,12 +55,10 @@ class StudiedModel:
 
     @property
     def latent_dim(self) -> int:
-        try:
-            return int(self.net.meta["sizes"]["sizes"][0])
-        except (KeyError, TypeError, IndexError):
-            raise ValueError(f"{self.location}: a model without input normalisation is read as "
-                             "a generator, but meta.json gives no latent size (sizes.sizes[0])"
-                             ) from None
+        size = self.net.latent_size
+        if size is None:
+            raise ValueError(f"{self.location} reads images, not latents")
+        return size
 
     @property
     def default_layer(self) -> str:
@@ -62,7 +66,7 @@ class StudiedModel:
 
     def image_size(self) -> int:
         """Side of the images the model reads (classifier) or makes (generator)."""
-        if self.normalization is not None:
+        if not self.net.is_generator:
             return int(self.normalization.size)
         z = jax.ShapeDtypeStruct((1, self.latent_dim), jnp.float32)
         images = jax.eval_shape(lambda p, z: self.net.module.apply({"params": p}, z)[0],
@@ -76,22 +80,15 @@ class StudiedModel:
         return model_identity(dict(self.net.meta), self.net.params, self.dtype)
 
 
-def _normalization(net: Net) -> Normalization | None:
-    meta = (net.meta or {}).get("normalization")
-    if meta:
-        return Normalization(tuple(meta["mean"]), tuple(meta["std"]), int(meta["size"]))
-    return None
-
-
 def studied_net(net: Net) -> StudiedModel:
     """A ``Net`` in hand (from :func:`jaxdissect.wrap` or :func:`jaxdissect.load`) as a studied
     model; its location in run records is its name."""
-    return StudiedModel(net, net.name, _normalization(net), "float32")
+    return StudiedModel(net, net.name, "float32")
 
 
 def load_studied_model(spec: str | Path, dtype: str = "float32") -> StudiedModel:
     """The model of ``spec`` (a folder, ``world:NAME`` or ``python:MODULE:FUNCTION``, see
-    :mod:`jaxdissect.wrapping.entry`) computing in ``dtype``."""
+    :mod:`jaxdissect.runs.entry`) computing in ``dtype``."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype={dtype!r}: choose one of {', '.join(DTYPES)}")
     spec = str(spec)
@@ -111,7 +108,7 @@ def load_studied_model(spec: str | Path, dtype: str = "float32") -> StudiedModel
                                     "or python:MODULE:FUNCTION (a function returning "
                                     "jaxdissect.wrap(...))")
         net = load(spec, dtype=DTYPES[dtype])
-    return StudiedModel(net, spec, _normalization(net), dtype)
+    return StudiedModel(net, spec, dtype)
 
 
 def to_unit_range(images_uint8: jax.Array) -> jax.Array:
@@ -128,7 +125,7 @@ def to_uint8(images: jax.Array) -> jax.Array:
 def rgb_and_acts(model: StudiedModel, params, batch: dict, layers: tuple[str, ...]):
     """(float32 (B, H, W, 3) RGB in [-1, 1], {layer: (B, h, w, U)}) for one batch (traced)."""
     module = model.net.module
-    if model.normalization is not None:
+    if not model.net.is_generator:
         images = batch["image"]
         _, acts = module.apply({"params": params}, model.normalization(images), layers=layers)
         return to_unit_range(images), acts

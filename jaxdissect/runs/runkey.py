@@ -49,7 +49,7 @@ import jax
 import numpy as np
 
 import jaxdissect
-from jaxdissect.dissection.results import result_problem
+from jaxdissect.dissection.layer_files import layer_folder, result_problem
 from jaxdissect.outputs import write_text
 
 RUN_FILE = "run.json"
@@ -230,4 +230,4 @@ def finished_layers(run: RunFolder, layers: list[str]) -> list[str]:
     """Those of ``layers`` that ``run`` finished earlier and whose result is still there and
     intact (its files match its manifest)."""
     return [l for l in layers
-            if l in run.layers and result_problem(run.path / l.replace("/", "_")) is None]
+            if l in run.layers and result_problem(layer_folder(run.path, l)) is None]

@@ -11,12 +11,12 @@ Names: ``classifier`` (:class:`~jaxdissect.world.models.WorldVGG`), ``segmenter`
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
 import jax.numpy as jnp
 
+import jaxdissect
 from jaxdissect import checkpoint
 from jaxdissect.models.base import Net
 from jaxdissect.models.registry import get_arch
@@ -32,16 +32,18 @@ def asset_path(name: str, root: str | Path | None = None) -> Path:
     return Path(root or ASSET_DIR).absolute() / name
 
 
-def save_world_model(name: str, params: Any, meta: dict, root: str | Path | None = None) -> Path:
-    """Write a trained world model (replacing an older one); adds normalization and version."""
-    import jaxdissect.world.models  # noqa: F401 (registers the world architectures)
+def register_world_archs() -> None:
+    """Register the world architectures (``world_vgg``, ``world_segmenter``, ``world_vit``)."""
+    import jaxdissect.world.models  # noqa: F401
     import jaxdissect.world.vit  # noqa: F401
 
-    spec = get_arch(meta["arch"])
-    norm = spec.normalization(meta["sizes"])
+
+def save_world_model(name: str, params: Any, meta: dict, root: str | Path | None = None) -> Path:
+    """Write a trained world model (replacing an older one); adds normalization and version."""
+    register_world_archs()
     full = {
         **meta,
-        "normalization": dataclasses.asdict(norm) if norm is not None else None,
+        "normalization": get_arch(meta["arch"]).normalization_json(meta["sizes"]),
         "jaxdissect_version": jaxdissect.__version__,
     }
     folder = checkpoint.save_model(asset_path(name, root), params, full, force=True)
@@ -56,8 +58,7 @@ def load_world_model(name: str, root: str | Path | None = None, dtype: Any = jnp
 
     ``net.meta`` holds the training settings and the held-out accuracy.
     """
-    import jaxdissect.world.models  # noqa: F401 (registers the world architectures)
-    import jaxdissect.world.vit  # noqa: F401
+    register_world_archs()
 
     path = asset_path(name, root)
     if not path.is_dir():

@@ -146,25 +146,16 @@ def labels_from_logits(logits: dict, images_uint8: jax.Array) -> jax.Array:
         jnp.int32)
 
 
-def not_convertible(state):
-    """World models are trained here, not converted from PyTorch checkpoints."""
-    raise ValueError("world models have no PyTorch checkpoints; retrain them with "
-                     "`python -m jaxdissect.world.train all` or load the shipped ones with "
-                     "jaxdissect.world.load_world_model")
-
-
 register_arch(ArchSpec(
     name="world_vgg",
     build=lambda sizes, dtype: WorldVGG(sizes["num_classes"], tuple(sizes["widths"]),
                                         sizes["fc_width"], sizes["pool4_size"], dtype),
     normalization=lambda sizes: WORLD_NORMALIZATION,
     default_layer="conv4_2",
-    converter="jaxdissect.world.models:not_convertible",
 ))
 register_arch(ArchSpec(
     name="world_segmenter",
     build=lambda sizes, dtype: WorldSegmenter(tuple(sizes["widths"]), dtype),
     normalization=lambda sizes: WORLD_NORMALIZATION,
     default_layer="dec2",
-    converter="jaxdissect.world.models:not_convertible",
-))
+))  # world models are trained here (jaxdissect.world.train): no converter

@@ -92,5 +92,4 @@ register_arch(ArchSpec(
     build=lambda sizes, dtype: wrapped_vit(dict(sizes), dtype),
     normalization=lambda sizes: WORLD_NORMALIZATION,
     default_layer="block4",
-    converter="jaxdissect.world.models:not_convertible",
 ))

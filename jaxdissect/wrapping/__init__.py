@@ -14,11 +14,10 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jaxdissect.models.base import Net, Normalization
+from jaxdissect.models.base import Net, Normalization, as_normalization
+from jaxdissect.models.registry import INPUTS
 from jaxdissect.wrapping.capture import Wrapped
 from jaxdissect.wrapping.layout import TokenGrid
-
-INPUTS = ("image", "latent")
 
 
 def wrap(model: Any, params: Any = None, *, inputs: str = "image",
@@ -81,9 +80,7 @@ def _inputs(inputs, normalization, latent_dim):
     if normalization is None:
         raise ValueError("an image model needs normalization=jaxdissect.Normalization(mean, "
                          "std, size): how uint8 images become its input, and their side")
-    if isinstance(normalization, Mapping):
-        normalization = Normalization(tuple(normalization["mean"]), tuple(normalization["std"]),
-                                      int(normalization["size"]))
+    normalization = as_normalization(normalization)
     size = int(normalization.size)
     return normalization, (1, size, size, 3)
 
@@ -136,14 +133,13 @@ def layers(net: Net) -> list[tuple[str, tuple[int, ...], str]]:
 
 
 def _example_shape(net: Net) -> tuple[int, ...]:
-    norm = (net.meta or {}).get("normalization")
-    if norm:
-        return (int(norm["size"]), int(norm["size"]), 3)
-    try:
-        return (int(net.meta["sizes"]["sizes"][0]),)
-    except (KeyError, TypeError, IndexError):
-        raise ValueError("the model gives neither an input normalisation nor a latent size; "
-                         "its input shape is unknown") from None
+    if net.is_generator:
+        return (net.latent_size,)
+    norm = net.normalization
+    if norm is None:
+        raise ValueError(f"{net.name} gives neither an input normalisation nor a latent size; "
+                         "its input shape is unknown")
+    return (int(norm.size), int(norm.size), 3)
 
 
 def layers_text(net: Net) -> str:

@@ -14,13 +14,12 @@ captured at its last call.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 
-from jaxdissect.models.base import Normalization
+from jaxdissect.models.base import Normalization, check_layers
 from jaxdissect.models.edits import UnitEdit
 from jaxdissect.wrapping.layout import PREFIX, Layout, TokenGrid, layout_of
 
@@ -101,14 +100,6 @@ class Wrapped:
 
     # -- names and the errors that help ---------------------------------------------------
 
-    def nearest(self, name: str, count: int = 5) -> list[str]:
-        """The valid layer names closest to ``name``."""
-        names = list(self.LAYERS)
-        close = difflib.get_close_matches(name, names, n=count, cutoff=0.4)
-        tail = name.rsplit("/", 1)[-1]
-        same_tail = [n for n in names if n.rsplit("/", 1)[-1] == tail and n not in close]
-        return (close + same_tail)[:count]
-
     def check_names(self, names: Sequence[str], label: str | None = None, *,
                     edits: bool = False, maps_only: bool = False) -> None:
         """Raise a ValueError for the first name that is not a usable layer, saying why."""
@@ -121,13 +112,7 @@ class Wrapped:
             base, _, suffix = name.partition("#")
             layout = self.layouts.get(base)
             if layout is None:
-                near = self.nearest(base)
-                hint = f"; nearest: {', '.join(near)}" if near else ""
-                listing = (f"; dissectable layers are: {', '.join(self.LAYERS)}"
-                           if len(self.LAYERS) <= 12 else
-                           f" ({len(self.LAYERS)} layers; list them with "
-                           "`jaxdissect layers --model ...`)")
-                raise ValueError(f"unknown layer {name!r} for {label}{hint}{listing}")
+                check_layers([base], self.LAYERS, label, nearest=True, list_limit=12)
             if not layout.dissectable:
                 raise ValueError(f"layer {base!r} of {label} cannot be dissected or edited: "
                                  f"{layout.note}")

@@ -46,7 +46,7 @@ def classifier(seed: int = 0) -> Net:
 @functools.cache
 def generator(seed: int = 3) -> Net:
     net = make_generator(seed=seed)
-    return Net(module=net.module, params=net.params, meta={"sizes": {"sizes": [3]}})
+    return Net(module=net.module, params=net.params, meta={"inputs": "latent", "latent_dim": 3})
 
 
 VOCABULARY = ConceptVocabulary.from_names(["bright", "dark"], categories=["object", "object"])

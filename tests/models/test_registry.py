@@ -4,7 +4,14 @@ import pytest
 
 from jaxdissect.models import registry
 from jaxdissect.models.base import Normalization
-from jaxdissect.models.registry import ArchSpec, arch_names, get_arch, register_arch, resolve
+from jaxdissect.models.registry import (
+    ArchSpec,
+    arch_names,
+    convertible_arch_names,
+    get_arch,
+    register_arch,
+    resolve,
+)
 
 CLASSIFIERS = ("vgg16", "alexnet", "resnet18", "resnet50", "resnet152")
 
@@ -43,3 +50,21 @@ def test_resolve_needs_module_and_function():
     assert resolve("ports.common:sha256_of").__name__ == "sha256_of"
     with pytest.raises(ValueError, match="must look like 'package.module:function'"):
         resolve("ports.common.sha256_of")
+
+
+def test_an_architecture_may_have_no_converter(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    spec = register_arch(ArchSpec("toy-trained", lambda s, d: None, lambda s: None, "x"))
+    assert "toy-trained" in arch_names() and "toy-trained" not in convertible_arch_names()
+    with pytest.raises(ValueError, match="'toy-trained' has no converter .* architectures "
+                       "that convert: alexnet, colorseg, proggan"):
+        spec.convert_fn()
+
+
+def test_spec_says_what_the_model_reads():
+    assert get_arch("vgg16").inputs == "image" and get_arch("vgg16").latent_size is None
+    assert get_arch("proggan").inputs == "latent"
+    with pytest.raises(ValueError, match="reads latents: give latent_size"):
+        ArchSpec("toy-gan", lambda s, d: None, lambda s: None, "x", inputs="latent")
+    with pytest.raises(ValueError, match="inputs='text', choose one of image, latent"):
+        ArchSpec("toy-text", lambda s, d: None, lambda s: None, "x", inputs="text")

@@ -99,9 +99,10 @@ def test_token_layers_are_patch_grids_with_the_class_token_apart():
 
 
 def test_unknown_paths_list_the_nearest():
-    with pytest.raises(ValueError, match=r"unknown layer 'body/conv_0'.*nearest: body/Conv_0"):
+    with pytest.raises(ValueError,
+                       match=r"unknown layer\(s\) \['body/conv_0'\].*nearest: body/Conv_0"):
         build()(inputs(), layers=["body/conv_0"])
-    with pytest.raises(ValueError, match="unknown layer 'stems'.*nearest: stem"):
+    with pytest.raises(ValueError, match=r"unknown layer\(s\) \['stems'\].*nearest: stem"):
         build()(inputs(), edits={"stems": jaxdissect.ablate([0], 4)})
 
 

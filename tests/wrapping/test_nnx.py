@@ -31,7 +31,7 @@ def test_nnx_paths_capture_and_edits(model):
     # the user's module is left as it was
     assert type(model.stem).__call__ is nnx.Conv.__call__
     np.testing.assert_allclose(model(x), out, rtol=1e-6)
-    with pytest.raises(ValueError, match="unknown layer 'bdy'.*nearest: body"):
+    with pytest.raises(ValueError, match=r"unknown layer\(s\) \['bdy'\].*nearest: body"):
         net(x, layers=["bdy"])
     with pytest.raises(ValueError, match="carries its own state"):
         jaxdissect.wrap(model, {}, normalization=jaxdissect.Normalization(size=SIZE))

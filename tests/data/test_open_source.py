@@ -1,3 +1,6 @@
+"""Data spec strings (:func:`jaxdissect.runs.data.open_source`) on the data sets this
+folder's fixtures make."""
+
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -8,9 +11,9 @@ from jaxdissect.data import (
     LatentSource,
     PackedSource,
     TfdsImages,
-    open_source,
 )
 from jaxdissect.data.skipped import BadDataWarning
+from jaxdissect.runs.data import open_source
 
 
 def test_each_scheme(image_folder, broden_folder):
