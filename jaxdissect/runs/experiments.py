@@ -5,7 +5,7 @@ a model folder or ``world:NAME`` (or a ``Net`` given); a data spec (``folder:``,
 ``world:N`` ..., sized for the model); a segmenter choice (``world``, a converted UPerNet
 folder with an optional colour model, or a world segmenter folder); and a dissection layer
 folder for the units of a concept. It runs the library function and returns the JSON-able result
-in the schema of :mod:`jaxdissect.report.plots` (``adversarial`` has its own kind,
+in the schema of :mod:`jaxdissect.report.experiment_kinds` (``adversarial`` has its own kind,
 ``adversarial_unit_change``). ``jaxdissect experiment NAME`` is a thin layer over these.
 """
 

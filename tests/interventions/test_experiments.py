@@ -14,9 +14,10 @@ from experiment_fixtures import (
 
 from jaxdissect.data.batching import batches
 from jaxdissect.data.folder import ImageFolder
-from jaxdissect.interventions import ablation, experiments
+from jaxdissect.interventions import ablation
 from jaxdissect.interventions.adversarial import CarliniWagner
-from jaxdissect.report.plots import load_experiment
+from jaxdissect.report.experiment_kinds import load_experiment
+from jaxdissect.runs import experiments
 
 SMALL = {"resize": 8}
 
