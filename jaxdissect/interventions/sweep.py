@@ -101,10 +101,9 @@ def sweep(
     placed batch returning them (when they depend on the input's shape). ``inputs``: the key
     of the model input in a batch, or a function of the placed batch returning it (e.g.
     normalised images). ``layers``: the activations the outputs carry (as ``Net.apply_edits``).
-    ``per_batch(net, batch, x)``: optional work once per batch with the
-    unedited model (``net`` with its parameters placed, ``x`` the placed input), whose arrays
-    join the batch that ``measure`` sees. ``ceil(S / chunk_size)``
-    compiled calls of the model per batch.
+    ``per_batch(net, batch, x)``: optional work once per batch with the unedited model (``net``
+    with its parameters placed, ``x`` the placed input), whose arrays join the batch that
+    ``measure`` sees. ``ceil(S / chunk_size)`` compiled calls of the model per batch.
 
     Returns the pytree of ``measure`` with leaves (S, ...): the values summed over the valid
     samples, int64 (exact) for integer values, float64 for floats (summed in float32 on each
@@ -138,12 +137,18 @@ def sweep(
                 jnp.add, totals[index], sums)
     if chunks is None:
         raise ValueError("no batches: the data gave nothing to measure")
+    return _gather(totals, [count for count, _ in chunks], per_sample)
+
+
+def _gather(totals: list, counts: list[int], per_sample: bool) -> Any:
+    """Per chunk, the device sums added on the host without the padded edits (or the host
+    values of each batch side by side), then the chunks one after the other: (S, ...)."""
     if per_sample:
         per_chunk = [jax.tree.map(lambda *b: np.concatenate(b, axis=1), *parts)
                      for parts in totals]
     else:
         per_chunk = [jax.tree.map(lambda v, count=count: v[:count], sharding.add_shards(t))
-                     for (count, _), t in zip(chunks, totals, strict=True)]
+                     for count, t in zip(counts, totals, strict=True)]
     return jax.tree.map(lambda *c: np.concatenate(c), *per_chunk)
 
 
