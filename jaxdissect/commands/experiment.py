@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
 
     experiment = EXPERIMENTS[args.experiment]
     out = experiment_path(experiment_name(*experiment.name(args)), out=args.out, run=args.run,
-                          dissection=args.dissection)
+                          dissection=getattr(args, "dissection", None))
     common = {"devices": args.devices}
     if args.batch_size is not None:
         common["batch_size"] = args.batch_size

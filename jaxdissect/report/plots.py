@@ -40,17 +40,26 @@ def insertion_context_svg(data: dict, standalone: bool = False) -> str:
 
 def adversarial_svg(data: dict, standalone: bool = False) -> str:
     """Bars around zero: the change of each unit's peak activation under the attack."""
+    title = data.get("title") or (f"Peak activation change at {data.get('layer', '?')}, "
+                                  f"{data['source']} -> {data['target']}")
+    return unit_change_svg(data["units"][: int(data.get("max_units", 20))],
+                           f"Attack {data['source']} -> {data['target']}: units that change most",
+                           "change of the unit's peak activation", title, standalone)
+
+
+def unit_change_svg(units: list[dict], heading: str, xlabel: str, title: str,
+                    standalone: bool = False) -> str:
+    """Bars around zero, one per entry of ``units`` (``unit``, ``change``, optional ``label``),
+    in the order given, increases to the right."""
     rows = [(f"unit {u['unit']}" + (f" {u['label']}" if u.get("label") else ""),
-             float(u["change"])) for u in data["units"][: int(data.get("max_units", 20))]]
+             float(u["change"])) for u in units]
     row_h, x0, y0, plot_w = 20, 150, 30, 360
     plot_h = row_h * max(len(rows), 1)
     reach = max((abs(change) for _, change in rows), default=0.0) or 1.0
     xticks = svg.nice_ticks(-reach, reach, 6)
     xscale = svg.linear_scale((xticks[0], xticks[-1]), (x0, x0 + plot_w))
-    body = svg.axes(x0, y0, plot_w, plot_h, xscale, lambda v: v, xticks, [],
-                    "change of the unit's peak activation", "")
-    body.append(svg.text(x0, 16, f"Attack {data['source']} -> {data['target']}: units that "
-                         "change most", size=12))
+    body = svg.axes(x0, y0, plot_w, plot_h, xscale, lambda v: v, xticks, [], xlabel, "")
+    body.append(svg.text(x0, 16, heading, size=12))
     zero = xscale(0.0)
     body.append(svg.element("line", x1=zero, y1=y0, x2=zero, y2=y0 + plot_h, stroke="#888"))
     for index, (label, change) in enumerate(rows):
@@ -61,7 +70,5 @@ def adversarial_svg(data: dict, standalone: bool = False) -> str:
         tip = svg.element("title", svg.escape(f"{label}: {change:+.4g}"))
         body.append(svg.element("g", tip + bar))
         body.append(svg.text(x0 - 6, top_y + row_h - 10, label, anchor="end"))
-    title = data.get("title") or (f"Peak activation change at {data.get('layer', '?')}, "
-                                  f"{data['source']} -> {data['target']}")
     return svg.document(x0 + plot_w + 30, y0 + plot_h + 50, body, title, standalone,
                         class_="plot")

@@ -319,3 +319,18 @@ def adversarial_experiment(model: str | Net, layer: str, data: str, source: str 
         result = load_result(dissection)
         labels = [result.vocabulary.names[int(c)] for c in result.labels.concept]
     return adversarial.adversarial_json(attack, change, layer, names[src], names[dst], labels)
+
+
+def image_experiment(function, model: str | Net, data, *, batch_size: int = 32,
+                     data_options: dict | None = None, **options) -> dict:
+    """The front end of any experiment that needs only the model and images: ``model`` opened
+    and ``data`` (a data spec, its images sized for the model as ``jaxdissect dissect`` does,
+    with ``data_options``; or batches given) batched, then ``function(net, batches,
+    **options)``, which returns the result JSON. A new experiment of this shape needs no front
+    end of its own: its sub-command calls this with its library function."""
+    net = _net(model)
+    if isinstance(data, str):
+        source = open_probe_data(data, options=data_options,
+                                 image_size=model_normalization(net).size)
+        data = batches(source, batch_size)
+    return function(net, data, **options)
