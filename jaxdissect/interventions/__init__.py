@@ -8,10 +8,12 @@ device and drops the padded edits; an experiment supplies only its measurement.
 :mod:`jaxdissect.runs.experiments` runs them from model folders, data specs and dissection
 folders (``jaxdissect experiment NAME``).
 
-A new experiment is its module here (the edits, a ``measure`` for :func:`.sweep.sweep`, a
-``*_json`` with a new ``kind``), its front end in :mod:`jaxdissect.runs.experiments` with its
-sub-command (one entry of ``EXPERIMENTS`` in :mod:`jaxdissect.commands.experiment`), and its
-figure (one entry of ``KINDS`` in :mod:`jaxdissect.report.experiment_kinds`).
+A new experiment touches three files: its module here (the edits, a ``measure`` for
+:func:`.sweep.sweep`, the result JSON with a new ``kind``), its sub-command (one entry of
+``EXPERIMENTS`` in :mod:`jaxdissect.commands.experiment`, whose front end is
+:func:`jaxdissect.runs.experiments.image_experiment` when the model and images are all it
+needs, else a function of its own there) and its figure (one entry of ``KINDS`` in
+:mod:`jaxdissect.report.experiment_kinds`).
 """
 
 from jaxdissect.interventions.ablation import (
