@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import record  # noqa: E402
 
-from jaxdissect.interventions.runner import ablation_edits, edit_chunks  # noqa: E402
+from jaxdissect.interventions.sweep import ablation_edits, edit_chunks  # noqa: E402
 from jaxdissect.models.base import Net  # noqa: E402
 from jaxdissect.models.edits import UnitEdit  # noqa: E402
 

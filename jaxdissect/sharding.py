@@ -14,6 +14,12 @@ before anything else touches jax, and feed every host's *local* part of a batch 
 :func:`shard_batch`; it assembles the global array with
 ``jax.make_array_from_process_local_data``. See the README section "Multi-host runs".
 
+Pad, then mask: a batch whose rows do not fill the global batch, or do not split over the
+devices, gets zero rows appended and a ``mask`` that is False on them (:func:`pad_rows`,
+:func:`place_rows`), so results do not depend on the batch size or the device count. Sums
+over a batch are kept per device (:func:`shard_sums`) and added on the host as int64
+(:func:`add_shards`): exact, with no cross-device reduction per step.
+
 Loops that dispatch jitted steps over the mesh go through a :class:`StepWindow`, which keeps
 the host at most :data:`STEPS_AHEAD` steps ahead of the devices (see its docstring for why:
 without it, XLA:CPU deadlocks on its own collectives).
@@ -22,10 +28,11 @@ without it, XLA:CPU deadlocks on its own collectives).
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -102,6 +109,77 @@ def shard_batch(mesh: Mesh, batch: Any) -> Any:
     return jax.tree.map(
         lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), batch
     )
+
+
+def local_device_count(mesh: Mesh) -> int:
+    """The devices of ``mesh`` that belong to this process."""
+    here = jax.process_index()
+    return sum(1 for d in mesh.devices.flat if d.process_index == here)
+
+
+def pad_zeros(array: np.ndarray, rows: int) -> np.ndarray:
+    """``array`` with zero rows appended along axis 0 up to ``rows`` rows."""
+    array = np.asarray(array)
+    missing = rows - array.shape[0]
+    if missing < 0:
+        raise ValueError(f"{array.shape[0]} rows do not fit in {rows}")
+    if not missing:
+        return array
+    return np.concatenate([array, np.zeros((missing, *array.shape[1:]), array.dtype)])
+
+
+def pad_rows(batch: Mapping[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
+    """Every array of ``batch`` (host arrays with the same number of rows) padded with zero
+    rows up to ``rows``; the ``mask`` (all True when absent) is False on the new rows."""
+    batch = {k: np.asarray(v) for k, v in batch.items()}
+    sizes = {k: v.shape[0] for k, v in batch.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"batch arrays have different numbers of rows: {sizes}")
+    batch.setdefault("mask", np.ones(next(iter(sizes.values())), bool))
+    return {k: pad_zeros(v, rows) for k, v in batch.items()}
+
+
+_NARROW = {np.dtype(np.int64): np.int32, np.dtype(np.uint64): np.uint32,
+           np.dtype(np.float64): np.float32}
+
+
+def place_rows(mesh: Mesh, batch: Mapping[str, np.ndarray]) -> dict[str, jax.Array]:
+    """This process's rows of a batch (a dict of host arrays, ``mask`` optional) padded with
+    masked zero rows to a multiple of its devices (:func:`pad_rows`) and split over the mesh.
+    64-bit arrays become 32-bit (what the devices hold without x64)."""
+    batch = {k: np.asarray(v) for k, v in batch.items()}
+    batch = {k: v.astype(_NARROW.get(v.dtype, v.dtype)) for k, v in batch.items()}
+    rows = max((v.shape[0] for v in batch.values()), default=0)
+    devices = local_device_count(mesh)
+    return shard_batch(mesh, pad_rows(batch, -(-rows // devices) * devices))
+
+
+def shard_sums(x: jax.Array, shards: int, axis: int = 0) -> jax.Array:
+    """Sum ``x`` over its batch ``axis`` within each device's rows only (inside jit): the
+    result has a new leading axis of ``shards`` partial sums, one per device.
+
+    Why not a plain sum: over a batch split across devices that is a cross-device all-reduce at
+    every step. Partial sums stay on their device, accumulate there, and are added on the host
+    at the end (:func:`add_shards`; integer counts: the order does not matter). With simulated
+    CPU devices this also avoids collective time-outs when devices finish a heavy step far
+    apart.
+    """
+    x = jnp.moveaxis(x, axis, 0)
+    if x.shape[0] % shards:
+        raise ValueError(f"batch of {x.shape[0]} rows does not split over {shards} devices")
+    return x.reshape(shards, x.shape[0] // shards, *x.shape[1:]).sum(axis=1)
+
+
+def widen(x: Any) -> np.ndarray:
+    """A host copy of ``x`` as int64 (integers, booleans) or float64 (floats)."""
+    x = np.asarray(x)
+    return x.astype(np.float64 if np.issubdtype(x.dtype, np.floating) else np.int64)
+
+
+def add_shards(partial: Any) -> Any:
+    """The per-device partial sums of :func:`shard_sums` (leading axis: devices), fetched and
+    added on the host as int64 (exact; float64 for floats): a pytree of the sums."""
+    return jax.tree.map(lambda x: widen(x).sum(axis=0), to_host(partial))
 
 
 def replicate(mesh: Mesh, tree: Any) -> Any:

@@ -3,21 +3,22 @@
 NAME is ``ablation`` (classifier unit importance and removal curves), ``removal`` (zero a GAN's
 concept units), ``insertion`` (insert a GAN's concept units at every location, by context) or
 ``adversarial`` (targeted Carlini-Wagner attacks and unit peak changes). Each parses its options
-and calls one function of :mod:`jaxdissect.runs.experiments`. The JSON goes to the
+and calls one function of :mod:`jaxdissect.runs.experiments`; the sub-commands are the entries
+of :data:`EXPERIMENTS`. The JSON goes to the
 dissection run it belongs to (``--run``, else the run of ``--dissection``), whose report is
 rebuilt (:mod:`jaxdissect.runs.experiment_output`), or to ``--out``; the command ends with
-the finding in a few lines (:func:`jaxdissect.report.findings.summary_lines`).
+the finding in a few lines (:func:`jaxdissect.report.experiment_kinds.summary_lines`).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from jaxdissect.commands.dissect import parse_data_options
 from jaxdissect.commands.types import positive_int
-
-NAMES = ("ablation", "removal", "insertion", "adversarial")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -58,13 +59,7 @@ def _generative(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk", type=int, default=None, help="edits per compiled call")
 
 
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "experiment", help="ablation, GAN removal/insertion and adversarial experiments",
-        description="Run one intervention experiment and write its result as JSON.")
-    names = parser.add_subparsers(dest="experiment", metavar="NAME", required=True)
-    p = names.add_parser("ablation", help="unit importance per class and removal curves")
-    _common(p)
+def _ablation_options(p: argparse.ArgumentParser) -> None:
     _classifier(p)
     p.add_argument("--eval-data", default=None,
                    help="data the removals are evaluated on (default: --data)")
@@ -80,21 +75,55 @@ def register(subparsers) -> None:
                    help="the layer's dissection folder: with --concept, its labels")
     p.add_argument("--concept", default=None,
                    help="also remove the units labelled CONCEPT, against as many random units")
-    p = names.add_parser("removal", help="zero a GAN's concept units; concept pixels left")
-    _common(p)
+
+
+def _ablation(experiments, args, out: Path, common: dict) -> dict:
+    options = parse_data_options(args.data_option)
+    eval_options = (parse_data_options(args.eval_data_option) if args.eval_data_option
+                    else options)
+    return experiments.ablation_experiment(
+        args.model, args.layer, args.data, [c for c in args.classes.split(",") if c],
+        eval_data=args.eval_data, sizes=[int(k) for k in args.sizes.split(",") if k],
+        keep=args.keep, data_options=options, eval_data_options=eval_options,
+        random_draws=args.random_draws, concept=args.concept, dissection=args.dissection,
+        **common)
+
+
+def _removal_options(p: argparse.ArgumentParser) -> None:
     _generative(p)
     p.add_argument("--max-units", type=int, default=30, help="remove 0..K units (30)")
     p.add_argument("--random-draws", type=int, default=3,
                    help="random unit sets per size, the baseline (3)")
-    p = names.add_parser("insertion", help="insert a GAN's concept units, by context")
-    _common(p)
+
+
+def _removal(experiments, args, out: Path, common: dict) -> dict:
+    return experiments.removal_experiment(
+        args.model, args.dissection, args.concept, max_units=args.max_units,
+        random_draws=args.random_draws, pictures=out.with_suffix(""), **_gan(args), **common)
+
+
+def _insertion_options(p: argparse.ArgumentParser) -> None:
     _generative(p)
     p.add_argument("--units", type=int, default=20, help="units inserted (20)")
     p.add_argument("--quantile", type=float, default=0.995, help="value inserted (0.995)")
     p.add_argument("--quantile-samples", type=int, default=1000, help="latents for it (1000)")
     p.add_argument("--context-channel", type=int, default=0, help="segmentation channel (0)")
-    p = names.add_parser("adversarial", help="targeted CW-L2 attacks and unit peak changes")
-    _common(p)
+
+
+def _insertion(experiments, args, out: Path, common: dict) -> dict:
+    return experiments.insertion_experiment(
+        args.model, args.dissection, args.concept, units=args.units,
+        q=round(1 - args.quantile, 12), quantile_samples=args.quantile_samples,
+        context_channel=args.context_channel, pictures=out.with_suffix(""), **_gan(args),
+        **common)
+
+
+def _gan(args: argparse.Namespace) -> dict:
+    return dict(segmenter=args.segmenter, colornet=args.colornet, samples=args.samples,
+                seed=args.seed)
+
+
+def _adversarial_options(p: argparse.ArgumentParser) -> None:
     _classifier(p)
     p.add_argument("--source", required=True, help="class of the attacked images")
     p.add_argument("--target", required=True, help="class the attack aims at")
@@ -104,19 +133,63 @@ def register(subparsers) -> None:
     p.add_argument("--c", type=float, default=1.0, help="initial constant c (1)")
     p.add_argument("--search-steps", type=int, default=1, help="binary search rounds (1)")
     p.add_argument("--dissection", default=None, help="layer folder naming the units")
-    parser.set_defaults(func=run)
 
 
-def _name(args: argparse.Namespace) -> tuple:
-    if args.experiment == "ablation":
-        return ("ablation", args.layer)
-    if args.experiment == "adversarial":
-        return ("adversarial", args.source, "to", args.target, args.layer)
+def _adversarial(experiments, args, out: Path, common: dict) -> dict:
+    from jaxdissect.interventions.adversarial import CarliniWagner
+
+    settings = CarliniWagner(steps=args.steps, learning_rate=args.lr, c=args.c,
+                             search_steps=args.search_steps)
+    return experiments.adversarial_experiment(
+        args.model, args.layer, args.data, args.source, args.target, images=args.images,
+        settings=settings, dissection=args.dissection,
+        data_options=parse_data_options(args.data_option), **common)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One sub-command: its ``help``, its ``options`` (beside the common ones), the ``name``
+    parts of its result file, and ``call(experiments, args, out, common)``, which calls its
+    front end in :mod:`jaxdissect.runs.experiments` (``common``: batch and chunk sizes given,
+    devices) and returns the result JSON."""
+
+    help: str
+    options: Callable[[argparse.ArgumentParser], None]
+    name: Callable[[argparse.Namespace], tuple]
+    call: Callable[..., dict]
+
+
+def _generated(args: argparse.Namespace) -> tuple:
     return (args.experiment, args.concept, Path(args.dissection).resolve().name)
 
 
+EXPERIMENTS = {
+    "ablation": Experiment("unit importance per class and removal curves", _ablation_options,
+                           lambda args: ("ablation", args.layer), _ablation),
+    "removal": Experiment("zero a GAN's concept units; concept pixels left", _removal_options,
+                          _generated, _removal),
+    "insertion": Experiment("insert a GAN's concept units, by context", _insertion_options,
+                            _generated, _insertion),
+    "adversarial": Experiment(
+        "targeted CW-L2 attacks and unit peak changes", _adversarial_options,
+        lambda args: ("adversarial", args.source, "to", args.target, args.layer), _adversarial),
+}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "experiment", help="ablation, GAN removal/insertion and adversarial experiments",
+        description="Run one intervention experiment and write its result as JSON.")
+    names = parser.add_subparsers(dest="experiment", metavar="NAME", required=True)
+    for name, experiment in EXPERIMENTS.items():
+        p = names.add_parser(name, help=experiment.help)
+        _common(p)
+        experiment.options(p)
+    parser.set_defaults(func=run)
+
+
 def run(args: argparse.Namespace) -> int:
-    from jaxdissect.report.findings import summary_lines
+    from jaxdissect.report.experiment_kinds import summary_lines
     from jaxdissect.runs import experiments
     from jaxdissect.runs.experiment_output import (
         experiment_name,
@@ -124,41 +197,15 @@ def run(args: argparse.Namespace) -> int:
         save_experiment,
     )
 
-    out = experiment_path(experiment_name(*_name(args)), out=args.out, run=args.run,
-                          dissection=args.dissection)
-    batch = {} if args.batch_size is None else {"batch_size": args.batch_size}
-    chunk = {} if getattr(args, "chunk", None) is None else {"chunk_size": args.chunk}
-    if args.experiment == "ablation":
-        options = parse_data_options(args.data_option)
-        eval_options = (parse_data_options(args.eval_data_option) if args.eval_data_option
-                        else options)
-        result = experiments.ablation_experiment(
-            args.model, args.layer, args.data, [c for c in args.classes.split(",") if c],
-            eval_data=args.eval_data, sizes=[int(k) for k in args.sizes.split(",") if k],
-            keep=args.keep, data_options=options, eval_data_options=eval_options,
-            devices=args.devices, random_draws=args.random_draws, concept=args.concept,
-            dissection=args.dissection, **batch, **chunk)
-    elif args.experiment in ("removal", "insertion"):
-        common = dict(segmenter=args.segmenter, colornet=args.colornet, samples=args.samples,
-                      seed=args.seed, devices=args.devices, **batch, **chunk)
-        if args.experiment == "removal":
-            result = experiments.removal_experiment(
-                args.model, args.dissection, args.concept, max_units=args.max_units,
-                random_draws=args.random_draws, pictures=out.with_suffix(""), **common)
-        else:
-            result = experiments.insertion_experiment(
-                args.model, args.dissection, args.concept, units=args.units,
-                q=round(1 - args.quantile, 12), quantile_samples=args.quantile_samples,
-                context_channel=args.context_channel, pictures=out.with_suffix(""), **common)
-    else:
-        from jaxdissect.interventions.adversarial import CarliniWagner
-
-        settings = CarliniWagner(steps=args.steps, learning_rate=args.lr, c=args.c,
-                                 search_steps=args.search_steps)
-        result = experiments.adversarial_experiment(
-            args.model, args.layer, args.data, args.source, args.target, images=args.images,
-            settings=settings, dissection=args.dissection,
-            data_options=parse_data_options(args.data_option), devices=args.devices, **batch)
+    experiment = EXPERIMENTS[args.experiment]
+    out = experiment_path(experiment_name(*experiment.name(args)), out=args.out, run=args.run,
+                          dissection=getattr(args, "dissection", None))
+    common = {"devices": args.devices}
+    if args.batch_size is not None:
+        common["batch_size"] = args.batch_size
+    if getattr(args, "chunk", None) is not None:
+        common["chunk_size"] = args.chunk
+    result = experiment.call(experiments, args, out, common)
     lines = summary_lines(result)
     result.setdefault("finding", lines[0] if lines else "")
     path, page = save_experiment(result, out)

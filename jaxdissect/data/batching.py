@@ -90,6 +90,9 @@ class Batches:
         size, real = self.local_batch_size, len(rows)
         batch = {}
         for name, field in self.source.fields.items():
+            # Not sharding.pad_rows: the field, not the rows read, gives shape and dtype (a
+            # process's share of the last batch may hold no row at all), and failed rows are
+            # masked too; the rows are written into the field's zeros.
             padded = field.zeros(size)
             padded[:real] = arrays[name]
             batch[name] = padded

@@ -1,10 +1,19 @@
 """Causal experiments on units: ablation, GAN removal and insertion, adversarial analysis, painting.
 
 Every experiment is a pure function of a model (``Net``), data batches and unit sets, returning
-numpy results; a ``*_json`` companion turns them into the JSON the report draws. Many edits run
-per compiled call (``Net.apply_edits``) and the data is split over the devices
-(:mod:`.runner`). :mod:`.experiments` runs them from model folders, data specs and dissection
+numpy results; a ``*_json`` companion turns them into the JSON the report draws. Edit
+experiments run through one loop, :func:`.sweep.sweep`: it places the data on the devices,
+pads, evaluates the edits in chunks per compiled call (``Net.apply_edits``), sums exactly per
+device and drops the padded edits; an experiment supplies only its measurement.
+:mod:`jaxdissect.runs.experiments` runs them from model folders, data specs and dissection
 folders (``jaxdissect experiment NAME``).
+
+A new experiment touches three files: its module here (the edits, a ``measure`` for
+:func:`.sweep.sweep`, the result JSON with a new ``kind``), its sub-command (one entry of
+``EXPERIMENTS`` in :mod:`jaxdissect.commands.experiment`, whose front end is
+:func:`jaxdissect.runs.experiments.image_experiment` when the model and images are all it
+needs, else a function of its own there) and its figure (one entry of ``KINDS`` in
+:mod:`jaxdissect.report.experiment_kinds`).
 """
 
 from jaxdissect.interventions.ablation import (

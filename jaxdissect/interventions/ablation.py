@@ -25,7 +25,7 @@ import numpy as np
 
 from jaxdissect import sharding
 from jaxdissect.interventions.accuracy import ClassCounts, Inputs, count_predictions
-from jaxdissect.interventions.runner import layer_width
+from jaxdissect.interventions.sweep import layer_width
 from jaxdissect.models.base import Net
 
 REMOVAL_SIZES = (1, 2, 3, 4, 5, 20, 64, 128, 256)
@@ -214,13 +214,13 @@ def _curves(sets, counts: ClassCounts, importance, classes, keep) -> list[Remova
 
 def removal_curves_json(curves: Sequence[RemovalCurve], class_names: Sequence[str],
                         layer: str, title: str | None = None) -> dict:
-    """The ``removal_curves`` result of :mod:`jaxdissect.report.plots`: per class a solid curve
-    of balanced accuracy and a dashed single point for the complement. Beyond the plot schema,
-    each curve carries ``overall_accuracy`` (all-class accuracy of each point), ``class`` and
-    ``units`` (the most important units, in order, as many as the largest set removed; for the
-    complement ``kept_units``, the units left in place, and ``keep``, how many). With random
-    draws each curve also carries ``random``: per point, the class's balanced accuracy for each
-    draw of as many random units."""
+    """The ``removal_curves`` result (:mod:`jaxdissect.report.experiment_kinds`): per class a
+    solid curve of balanced accuracy and a dashed single point for the complement. Beyond the
+    plot schema, each curve carries ``overall_accuracy`` (all-class accuracy of each point),
+    ``class`` and ``units`` (the most important units, in order, as many as the largest set
+    removed; for the complement ``kept_units``, the units left in place, and ``keep``, how
+    many). With random draws each curve also carries ``random``: per point, the class's
+    balanced accuracy for each draw of as many random units."""
     out = []
     for curve in curves:
         name = class_names[curve.class_index]

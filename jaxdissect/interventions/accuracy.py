@@ -10,23 +10,23 @@ number of images ``N``::
 
 :func:`count_predictions` accumulates these counts for ``S`` ablation sets (boolean unit masks,
 ``S x U``) in one pass over the data: every batch runs the model once per chunk of ``E`` sets
-(:class:`~jaxdissect.interventions.runner.EditRunner`), split over the devices. Ties in the
-argmax go to the lower class number. Counts are int32 partial sums kept on each device (exact up
-to 2**31 images; no cross-device reduction per step), added as int64 on the host at the end.
+(:func:`~jaxdissect.interventions.sweep.sweep`), split over the devices. Ties in the argmax go
+to the lower class number. Counts are int32 partial sums kept on each device (exact up to 2**31
+images; no cross-device reduction per step), added as int64 on the host at the end; the counts
+per class of the labels are taken on the host.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxdissect import sharding
-from jaxdissect.interventions.runner import EditRunner, ablation_edits, shard_sums
+from jaxdissect.interventions.sweep import ablation_edits, sweep
 from jaxdissect.models.base import Net, Normalization
 
 Inputs = Callable[[Mapping[str, jax.Array]], jax.Array]
@@ -99,24 +99,20 @@ def image_inputs(normalization: Normalization) -> Inputs:
     return lambda batch: normalization(batch["image"])
 
 
-@partial(jax.jit, static_argnames="shards")
-def _count_chunk(logits: jax.Array, labels: jax.Array, mask: jax.Array, shards: int):
-    """logits (E, B, C) -> (correct, predicted) int32 (shards, E, C) per-device partial counts
-    over valid rows (:func:`~jaxdissect.interventions.runner.shard_sums`)."""
+@jax.jit
+def _hits(logits: jax.Array, labels: jax.Array) -> dict[str, jax.Array]:
+    """logits (E, B, C), labels (B,) -> one-hot int32 (E, B, C) ``predicted`` (the argmax
+    class) and ``correct`` (the argmax class where it is the label)."""
     num_classes = logits.shape[-1]
     predicted = jax.nn.one_hot(jnp.argmax(logits, axis=-1), num_classes, dtype=jnp.int32)
-    predicted = predicted * mask[None, :, None].astype(jnp.int32)
     truth = jax.nn.one_hot(labels, num_classes, dtype=jnp.int32)
-    return (shard_sums(predicted * truth[None], shards, axis=1),
-            shard_sums(predicted, shards, axis=1))
+    return {"correct": predicted * truth[None], "predicted": predicted}
 
 
-@partial(jax.jit, static_argnames=("num_classes", "shards"))
-def _count_truth(labels: jax.Array, mask: jax.Array, num_classes: int, shards: int):
-    """(true (shards, C), total (shards,)) int32 per-device partial counts of valid rows."""
-    valid = mask.astype(jnp.int32)
-    truth = jax.nn.one_hot(labels, num_classes, dtype=jnp.int32) * valid[:, None]
-    return shard_sums(truth, shards), shard_sums(valid, shards)
+def _num_classes(net: Net, prepare: Inputs, batch: Mapping[str, np.ndarray]) -> int:
+    """C of the model's (N, C) output for a host batch's inputs (shapes only)."""
+    arrays = {k: np.asarray(v) for k, v in batch.items()}
+    return int(jax.eval_shape(lambda b: net(prepare(b))[0], arrays).shape[-1])
 
 
 def _host_labels(batch: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -141,53 +137,33 @@ def count_predictions(
 
     ``batches``: dicts with ``label`` (B,) int, ``mask`` (B,) bool and whatever ``inputs`` reads
     (default: ``image`` uint8 (B, H, W, 3), normalised as :func:`model_normalization` says).
-    An all-False row is the unedited model. One pass over ``batches``; ``ceil(S / chunk_size)``
-    compiled calls per batch.
+    An all-False row is the unedited model. One pass over ``batches`` (:func:`.sweep.sweep`);
+    ``ceil(S / chunk_size)`` compiled calls per batch.
     """
     if inputs is None:
         class_count(net)
         inputs = image_inputs(model_normalization(net))
-    runner = EditRunner.create(net, devices)
-    chunks = runner.chunks(ablation_edits(layer, unit_sets), chunk_size)
-    prepare = jax.jit(inputs)
-    sums: list | None = None
-    truth = None
-    for batch in batches:
-        labels, mask = _host_labels(batch)
-        placed = runner.place({**batch, "label": labels.astype(np.int32), "mask": mask})
-        x = prepare(placed)
-        for index, (_, _, chunk) in enumerate(chunks):
-            logits, _ = runner.apply_chunk(x, chunk)
-            if sums is None:
-                sums = [None] * len(chunks)
-            shards = runner.num_devices
-            counted = _count_chunk(logits, placed["label"], placed["mask"], shards)
-            sums[index] = _add(sums[index], counted)
-            if index == 0:
-                num_classes = int(logits.shape[-1])
-                _check_labels(labels[mask], num_classes)
-                truth = _add(truth, _count_truth(placed["label"], placed["mask"], num_classes,
-                                                 shards))
-    if sums is None:
-        raise ValueError("count_predictions: the batches were empty")
-    return _gather(sums, chunks, truth)
+    truth = {"true": None, "total": 0}
 
+    def labelled():
+        """The batches with int32 labels, checked and counted on the host as they pass."""
+        for batch in batches:
+            labels, mask = _host_labels(batch)
+            if truth["true"] is None:
+                truth["classes"] = _num_classes(net, inputs, batch)
+                truth["true"] = np.zeros(truth["classes"], np.int64)
+            _check_labels(labels[mask], truth["classes"])
+            truth["true"] += np.bincount(labels[mask], minlength=truth["classes"])
+            truth["total"] += int(mask.sum())
+            yield {**batch, "label": labels.astype(np.int32), "mask": mask}
 
-def _add(total, new):
-    return new if total is None else jax.tree.map(jnp.add, total, new)
+    counts = sweep(net, labelled(), ablation_edits(layer, unit_sets),
+                   lambda batch, outputs: _hits(outputs[0], batch["label"]),
+                   inputs=jax.jit(inputs), chunk_size=chunk_size, devices=devices)
+    return ClassCounts(counts["correct"], counts["predicted"], truth["true"], truth["total"])
 
 
 def _check_labels(labels: np.ndarray, num_classes: int) -> None:
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"labels must be in [0, {num_classes}) for a {num_classes}-way "
                          f"classifier; found {labels.min()} .. {labels.max()}")
-
-
-def _gather(sums, chunks, truth) -> ClassCounts:
-    """Add the per-device partial counts on the host (int64) and drop the padding edits."""
-    correct, predicted = [], []
-    true, total = (np.asarray(a, np.int64).sum(axis=0) for a in sharding.to_host(truth))
-    for (_, count, _), pair in zip(chunks, sharding.to_host(sums), strict=True):
-        correct.append(np.asarray(pair[0], np.int64).sum(axis=0)[:count])
-        predicted.append(np.asarray(pair[1], np.int64).sum(axis=0)[:count])
-    return ClassCounts(np.concatenate(correct), np.concatenate(predicted), true, int(total))

@@ -27,7 +27,7 @@ import optax
 
 from jaxdissect import sharding
 from jaxdissect.interventions.accuracy import class_count, model_normalization
-from jaxdissect.interventions.runner import EditRunner
+from jaxdissect.interventions.sweep import PlacedNet
 from jaxdissect.models.base import Net, Normalization
 
 NO_BOUND = 1e10
@@ -120,7 +120,7 @@ def carlini_wagner(net: Net, images: np.ndarray, targets: np.ndarray,
         raise ValueError("steps and search_steps must be at least 1")
     normalization = normalization or model_normalization(net)
     class_count(net, images.shape[1:])
-    runner = EditRunner.create(net, devices)
+    runner = PlacedNet.create(net, devices)
     n = len(images)
     c = np.full(n, settings.c, np.float32)
     lower, upper = np.zeros(n, np.float32), np.full(n, NO_BOUND, np.float32)
@@ -148,7 +148,7 @@ def peak_activations(net: Net, layer: str, images: np.ndarray, *,
     normalization = normalization or model_normalization(net)
     mean, std = np.asarray(normalization.mean, np.float32), np.asarray(normalization.std,
                                                                         np.float32)
-    runner = EditRunner.create(net, devices)
+    runner = PlacedNet.create(net, devices)
     peaks = []
     for start in range(0, len(images), batch_size):
         chunk = (np.asarray(images[start:start + batch_size], np.float32) - mean) / std

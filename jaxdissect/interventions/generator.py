@@ -7,7 +7,7 @@ pixel shows a concept when any of its K channels carries it.
 * :func:`remove_concept_units`: zero the ``k`` units ranked first (by IoU with a concept) for
   every ``k`` asked, and count the concept's pixels in the segmented output; the fraction left is
   ``pixels(k) / pixels(0)`` over all samples. Several ``k`` run in one compiled call.
-* insertion: :mod:`.insertion` (it shares the helpers below).
+* insertion: :mod:`.insertion` (it shares :func:`edited_concept_masks`).
 
 Memory: a chunk of E edits generates and segments ``E x B`` images (B the global batch); the
 segmenter runs outside the generator's compiled call (it may be a jitted function of its own).
@@ -24,29 +24,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdissect import sharding
-from jaxdissect.interventions.runner import (
-    EditRunner,
-    ablation_edits,
-    layer_width,
-    shard_sums,
-)
+from jaxdissect.interventions.sweep import ablation_edits, layer_width, sweep
 from jaxdissect.models.base import Net
 
 Segment = Callable[[jax.Array], jax.Array]
 
 
 @jax.jit
-def _shows(labels: jax.Array, concept: jax.Array) -> jax.Array:
+def concept_shown(labels: jax.Array, concept: jax.Array) -> jax.Array:
     """(N, K, h, w) int labels -> (N, h, w) bool: some channel carries ``concept``."""
     return jnp.any(labels == concept, axis=1)
-
-
-@partial(jax.jit, static_argnames="shards")
-def _pixels_per_edit(shows: jax.Array, mask: jax.Array, shards: int) -> jax.Array:
-    """shows (E, B, h, w) bool, mask (B,) -> (shards, E) int32 per-device partial counts of
-    concept pixels over valid samples (:func:`~jaxdissect.interventions.runner.shard_sums`)."""
-    per_sample = shows.sum(axis=(2, 3), dtype=jnp.int32) * mask[None, :].astype(jnp.int32)
-    return shard_sums(per_sample, shards, axis=1)
 
 
 @jax.jit
@@ -62,10 +49,17 @@ def _edit_major(x: jax.Array, edits: int) -> jax.Array:
     return jnp.swapaxes(x.reshape(-1, edits, *x.shape[1:]), 0, 1)
 
 
-def _segment_edited(segment: Segment, images: jax.Array, concept: int) -> jax.Array:
-    """Generated images (E, B, H, W, 3) -> (E, B, h, w) bool concept masks."""
+def edited_concept_masks(segment: Segment, images: jax.Array, concept: int) -> jax.Array:
+    """Generated images (E, B, H, W, 3) of a chunk of edits -> (E, B, h, w) bool: where the
+    segmentation shows ``concept``."""
     labels = segment(_sample_major(images))
-    return _edit_major(_shows(labels, jnp.int32(concept)), images.shape[0])
+    return _edit_major(concept_shown(labels, jnp.int32(concept)), images.shape[0])
+
+
+@jax.jit
+def _pixel_counts(shows: jax.Array) -> jax.Array:
+    """(E, B, h, w) bool -> (E, B) int32 concept pixels of each edit and sample."""
+    return shows.sum(axis=(2, 3), dtype=jnp.int32)
 
 
 @dataclass(frozen=True)
@@ -123,34 +117,24 @@ def remove_unit_sets(
 ) -> np.ndarray:
     """int64 (S,): ``concept`` pixels over all samples with each set of ``unit_sets`` zeroed
     (an empty set: the unedited output), every set in one pass over ``batches``."""
-    runner = EditRunner.create(net, devices)
-    chunks = None
-    totals: list = []
-    for batch in batches:
-        placed = runner.place(batch)
-        if chunks is None:
-            width = layer_width(net, layer, placed[input_key].shape)[-1]
-            sets = np.zeros((len(unit_sets), width), bool)
-            for row, units in enumerate(unit_sets):
-                sets[row, np.asarray(units, np.int64)] = True
-            chunks = runner.chunks(ablation_edits(layer, sets), chunk_size)
-            totals = [None] * len(chunks)
-        for index, (_, _, chunk) in enumerate(chunks):
-            images, _ = runner.apply_chunk(placed[input_key], chunk)
-            pixels = _pixels_per_edit(_segment_edited(segment, images, concept), placed["mask"],
-                                      runner.num_devices)
-            totals[index] = pixels if totals[index] is None else totals[index] + pixels
-    if chunks is None:
-        raise ValueError("remove_concept_units: the batches were empty")
-    return np.concatenate([np.asarray(t, np.int64).sum(axis=0)[:count]
-                           for (_, count, _), t in zip(chunks, sharding.to_host(totals),
-                                                       strict=True)])
+    def edits(batch):
+        width = layer_width(net, layer, batch[input_key].shape)[-1]
+        sets = np.zeros((len(unit_sets), width), bool)
+        for row, units in enumerate(unit_sets):
+            sets[row, np.asarray(units, np.int64)] = True
+        return ablation_edits(layer, sets)
+
+    def measure(batch, outputs):
+        return _pixel_counts(edited_concept_masks(segment, outputs[0], concept))
+
+    return sweep(net, batches, edits, measure, inputs=input_key, chunk_size=chunk_size,
+                 devices=devices)
 
 
 def removal_json(result: RemovalResult, concept_name: str, layer: str,
                  title: str | None = None) -> dict:
-    """The ``removal_curves`` plot of :mod:`jaxdissect.report.plots` (one curve), plus the
-    pixel counts and the units in the order removed."""
+    """The ``removal_curves`` plot (:mod:`jaxdissect.report.experiment_kinds`; one curve),
+    plus the pixel counts and the units in the order removed."""
     if not result.pixels[result.removed == 0].any():
         raise ValueError(f"the unedited outputs show no {concept_name} pixels, so the fraction "
                          "left is undefined; use more samples or another concept")

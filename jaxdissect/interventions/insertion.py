@@ -10,7 +10,9 @@ segmenter's layout) among the segmentation pixels the cell covers, ties to the l
 (:func:`location_contexts`). Context 0 means "no label".
 
 Each chunk of ``E`` cells runs the generator once per batch with ``Net.apply_edits``, then the
-segmenter on ``E x B`` images (see :mod:`.generator` for the ``segment`` protocol and memory).
+segmenter on ``E x B`` images (see :mod:`.generator` for the ``segment`` protocol and memory),
+in one :func:`~.sweep.sweep`; the new pixels of every (cell, sample) pair are grouped by
+context on the host (cells x samples integers).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from jaxdissect import sharding
-from jaxdissect.interventions.generator import Segment, _segment_edited, _shows
-from jaxdissect.interventions.runner import EditRunner, layer_width
+from jaxdissect.interventions.generator import Segment, concept_shown, edited_concept_masks
+from jaxdissect.interventions.sweep import PlacedNet, layer_width, sweep
 from jaxdissect.models.base import Net
 from jaxdissect.models.edits import UnitEdit
 
@@ -41,7 +43,7 @@ def unit_quantiles(net: Net, layer: str, batches: Iterable[Mapping[str, np.ndarr
     if iter(batches) is batches:
         raise ValueError("unit_quantiles streams the data several times; pass re-iterable "
                          "batches (a list or a Batches), not an iterator")
-    runner = EditRunner.create(net, devices)
+    runner = PlacedNet.create(net, devices)
     acts_of = jax.jit(lambda params, x: net.module.apply({"params": params}, x,
                                                          layers=(layer,))[1][layer])
     quantile, state, update = None, None, None
@@ -115,10 +117,9 @@ class InsertionResult:
 
 
 @jax.jit
-def _new_pixels(after: jax.Array, before: jax.Array, mask: jax.Array) -> jax.Array:
-    """after (E, B, h, w), before (B, h, w) bool -> (E, B) int32 new pixels (0 on masked rows)."""
-    new = (after & ~before[None]).sum(axis=(2, 3), dtype=jnp.int32)
-    return new * mask[None, :].astype(jnp.int32)
+def _new_pixels(after: jax.Array, before: jax.Array) -> jax.Array:
+    """after (E, B, h, w), before (B, h, w) bool -> (E, B) int32 new pixels."""
+    return (after & ~before[None]).sum(axis=(2, 3), dtype=jnp.int32)
 
 
 def _check_locations(locations, grid) -> np.ndarray:
@@ -148,33 +149,36 @@ def insert_concept_units(
 ) -> InsertionResult:
     """Insert ``units`` at ``values`` (scalar or (U,) float) at each of ``locations`` (default:
     every cell of the layer's map) for every sample; see the module docstring. One pass."""
-    runner = EditRunner.create(net, devices)
-    new_pixels = insertions = np.zeros(0, np.int64)
-    chunks = None
-    for batch in batches:
-        placed = runner.place(batch)
-        if chunks is None:
-            h, w, width = layer_width(net, layer, placed[input_key].shape)
-            cells = _check_locations(locations, (h, w))
-            chunks = runner.chunks(insertion_edits(layer, units, values, cells, (h, w), width),
-                                   chunk_size)
-            per_location = np.zeros((h, w), np.int64)
-        before_labels = segment(runner.net(placed[input_key])[0])
-        before = _shows(before_labels, jnp.int32(concept))
-        valid = sharding.to_host(placed["mask"]).astype(bool)
-        contexts = location_contexts(
-            sharding.to_host(before_labels[:, context_channel])[valid], (h, w))
-        for start, count, chunk in chunks:
-            images, _ = runner.apply_chunk(placed[input_key], chunk)
-            new = _new_pixels(_segment_edited(segment, images, concept), before, placed["mask"])
-            new = np.asarray(sharding.to_host(new), np.int64)[:count]
-            here = cells[start:start + count]
-            np.add.at(per_location, (here[:, 0], here[:, 1]), new.sum(axis=1))
-            labels = contexts[:, here[:, 0], here[:, 1]].T.ravel()  # (count * valid,)
-            new_pixels = _add_counts(new_pixels, labels, new[:, valid].ravel())
-            insertions = _add_counts(insertions, labels, np.ones(labels.size, np.int64))
-    if chunks is None:
-        raise ValueError("insert_concept_units: the batches were empty")
+    grid: list = []  # (h, w, U) of the layer, from the first batch
+    contexts: list = []  # per batch, (valid samples, h, w) context labels
+
+    def edits(batch):
+        grid.extend(layer_width(net, layer, batch[input_key].shape))
+        cells = _check_locations(locations, tuple(grid[:2]))
+        return insertion_edits(layer, units, values, cells, tuple(grid[:2]), grid[2])
+
+    def unedited(placed_net, batch, x):
+        """The concept and the contexts where nothing is inserted (once per batch)."""
+        labels = segment(placed_net(x)[0])
+        valid = sharding.to_host(batch["mask"]).astype(bool)
+        contexts.append(location_contexts(
+            sharding.to_host(labels[:, context_channel])[valid], tuple(grid[:2])))
+        return {"before": concept_shown(labels, jnp.int32(concept))}
+
+    def measure(batch, outputs):
+        return _new_pixels(edited_concept_masks(segment, outputs[0], concept), batch["before"])
+
+    # Per sample: the new pixels are grouped by each sample's context at the edited cell.
+    new = sweep(net, batches, edits, measure, inputs=input_key, chunk_size=chunk_size,
+                devices=devices, per_batch=unedited, per_sample=True)  # (cells, samples)
+    h, w, width = grid
+    cells = _check_locations(locations, (h, w))
+    per_location = np.zeros((h, w), np.int64)
+    np.add.at(per_location, (cells[:, 0], cells[:, 1]), new.sum(axis=1))
+    labels = np.concatenate(contexts)[:, cells[:, 0], cells[:, 1]].T  # (cells, samples)
+    new_pixels = _add_counts(np.zeros(0, np.int64), labels.ravel(), new.ravel())
+    insertions = _add_counts(np.zeros(0, np.int64), labels.ravel(),
+                             np.ones(labels.size, np.int64))
     return InsertionResult(new_pixels, insertions, per_location, np.asarray(units, np.int64),
                            np.broadcast_to(np.asarray(values, np.float32), (width,)).copy())
 
@@ -190,8 +194,9 @@ def _add_counts(total: np.ndarray, labels: np.ndarray, amounts: np.ndarray) -> n
 
 def insertion_json(result: InsertionResult, concept_name: str, label_names: Sequence[str],
                    layer: str, title: str | None = None) -> dict:
-    """The ``insertion_context`` plot of :mod:`jaxdissect.report.plots`: one entry per context
-    that received insertions, plus ``per_location`` (h x w new pixels) and the inserted values."""
+    """The ``insertion_context`` plot (:mod:`jaxdissect.report.experiment_kinds`): one entry
+    per context that received insertions, plus ``per_location`` (h x w new pixels) and the
+    inserted values."""
     contexts = [{"label": label_names[c] if c < len(label_names) else str(c), "number": int(c),
                  "new_pixels": int(result.new_pixels[c]), "locations": int(result.insertions[c])}
                 for c in np.flatnonzero(result.insertions)]

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdissect.interventions.insertion import location_contexts
-from jaxdissect.interventions.runner import layer_width
+from jaxdissect.interventions.sweep import layer_width
 from jaxdissect.models.base import Net
 from jaxdissect.models.edits import ablate, insert
 

@@ -1,11 +1,12 @@
 """The experiments of a results folder as report figures: finding, plot, baseline bars, pictures.
 
-Experiments write ``<run folder>/experiments/<name>.json`` (schema in :mod:`.plots`), with
-their pictures in ``experiments/<name>/``. :func:`find_experiments` lists every experiment file
-under a results folder (any run inside it; hidden folders skipped) and :func:`experiment_panel`
-draws one: its finding in words (:mod:`.findings`), its plot, the concept-vs-random bars when
-measured, and the before/after pictures when saved. Each plot is also written beside its JSON as
-``<name>.svg`` (and ``<name>_concept.svg``) for papers and slides.
+Experiments write ``<run folder>/experiments/<name>.json`` (kinds and schemas in
+:mod:`.experiment_kinds`), with their pictures in ``experiments/<name>/``.
+:func:`find_experiments` lists every experiment file under a results folder (any run inside it;
+hidden folders skipped) and :func:`experiment_panel` draws one: its finding in words, its plot
+(both as the table of :mod:`.experiment_kinds` says for its kind), the concept-vs-random bars
+when measured, and the before/after pictures when saved. Each plot is also written beside its
+JSON as ``<name>.svg`` (and ``<name>_concept.svg``) for papers and slides.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import warnings
 from pathlib import Path
 
 from jaxdissect.outputs import write_text
-from jaxdissect.report import plots
-from jaxdissect.report.findings import summary_lines
+from jaxdissect.report.experiment_kinds import experiment_svg, load_experiment, summary_lines
 from jaxdissect.report.pictures import pictures_html
 from jaxdissect.report.removal_plot import concept_ablation_svg
 from jaxdissect.report.svg import escape
@@ -37,7 +37,7 @@ def load_experiments(results_dir: Path) -> list[tuple[Path, dict | None, str | N
     found = []
     for path in find_experiments(results_dir):
         try:
-            found.append((path, plots.load_experiment(path), None))
+            found.append((path, load_experiment(path), None))
         except (ValueError, OSError) as err:
             warnings.warn(str(err), stacklevel=2)
             found.append((path, None, str(err)))
@@ -46,7 +46,7 @@ def load_experiments(results_dir: Path) -> list[tuple[Path, dict | None, str | N
 
 def experiment_panel(path: Path, data: dict, page_dir: Path) -> str:
     """The figure of one experiment for a page in ``page_dir`` (links relative to it)."""
-    write_text(path.with_suffix(".svg"), plots.experiment_svg(data, standalone=True))
+    write_text(path.with_suffix(".svg"), experiment_svg(data, standalone=True))
     prefix = os.path.relpath(path.parent, page_dir).replace(os.sep, "/") + "/"
     link = prefix + path.name
     title = data.get("title") or path.stem
@@ -62,7 +62,7 @@ def experiment_panel(path: Path, data: dict, page_dir: Path) -> str:
     extra += pictures_html(data.get("pictures"), prefix)
     return (f"<figure class=\"panel experiment\" id=\"{escape(path.stem)}\"><h3>{escape(title)}"
             f"</h3>{finding}<ul class=\"findings\">{listed}</ul><div class=\"scroll-x\">"
-            f"{plots.experiment_svg(data)}</div>{extra}<p class=\"note\">data: "
+            f"{experiment_svg(data)}</div>{extra}<p class=\"note\">data: "
             f"<a href=\"{escape(link)}\">{escape(link)}</a></p></figure>")
 
 

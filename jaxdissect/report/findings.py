@@ -1,8 +1,8 @@
 """An experiment's finding in a few lines of text: what ``jaxdissect experiment`` prints at the
 end, and what the report shows above each experiment's figure.
 
-:func:`summary_lines` reads a checked experiment result (:func:`~.plots.load_experiment`) and
-says, for each kind, what moved and what the random-unit baseline did:
+:func:`~.experiment_kinds.summary_lines` reads a checked experiment result and calls, for
+its kind, one of the functions here, which say what moved and what the random-unit baseline did:
 
 * removal curves of a classifier: per class, the balanced accuracy unedited, after removing its
   most important units (a few sizes), with only the top k kept, each against as many random
@@ -90,6 +90,11 @@ def _change(left: float, concept: str = "") -> str:
     return f"{100 * (left - 1):.0f}% more{f' {concept} pixels' if concept else ''}"
 
 
+def removal_lines(data: dict) -> list[str]:
+    """Removal curves of a generator (they name a ``concept``) or of a classifier."""
+    return _generator_lines(data) if data.get("concept") else _classifier_lines(data)
+
+
 def _generator_lines(data: dict) -> list[str]:
     curve, concept = data["curves"][0], data["concept"]
     values = dict(zip(curve["removed"], curve["accuracy"], strict=True))
@@ -105,7 +110,7 @@ def _generator_lines(data: dict) -> list[str]:
     return lines
 
 
-def _insertion_lines(data: dict) -> list[str]:
+def insertion_lines(data: dict) -> list[str]:
     rates = sorted(((c["new_pixels"] / c["locations"] if c["locations"] else 0.0, c["label"],
                      c["locations"]) for c in data["contexts"]), key=lambda r: (-r[0], r[1]))
     concept = data["concept"]
@@ -119,7 +124,7 @@ def _insertion_lines(data: dict) -> list[str]:
                     for rate, label, locations in shown]
 
 
-def _adversarial_lines(data: dict) -> list[str]:
+def adversarial_lines(data: dict) -> list[str]:
     lines = []
     if "success_rate" in data:
         lines.append(f"attack {data['source']} -> {data['target']}: "
@@ -128,13 +133,3 @@ def _adversarial_lines(data: dict) -> list[str]:
         label = f" ({unit['label']})" if unit.get("label") else ""
         lines.append(f"unit {unit['unit']}{label}: peak activation {float(unit['change']):+.3g}")
     return lines
-
-
-def summary_lines(data: dict) -> list[str]:
-    """A few lines saying what the experiment found (see the module docstring)."""
-    kind = data["kind"]
-    if kind == "removal_curves":
-        return _generator_lines(data) if data.get("concept") else _classifier_lines(data)
-    if kind == "insertion_context":
-        return _insertion_lines(data)
-    return _adversarial_lines(data)

@@ -30,6 +30,7 @@ from PIL import Image
 from jaxdissect.outputs import write_text
 from jaxdissect.report import static, svg
 from jaxdissect.report.categories import category_colour
+from jaxdissect.report.experiment_kinds import KINDS
 from jaxdissect.report.layer_page import page_shell
 from jaxdissect.report.layers import STRIP_DIR, LayerReport, read_concepts
 from jaxdissect.report.run_info import find_run_info, header_html, run_title
@@ -167,9 +168,8 @@ def _effect_lines(unit: int, experiments: list[tuple[Path, dict]]) -> list[str]:
                          f"{escape(entry['concept'])}; removed together: {moved}.")
         units = data.get("units") or []
         if data.get("concept") and unit in units[:len(units)]:
-            what = "inserted" if data["kind"] == "insertion_context" else "removed"
             lines.append(f"Rank {units.index(unit) + 1} among the {escape(data['concept'])} "
-                         f"units {what} in {name}.")
+                         f"units {KINDS[data['kind']].units_were} in {name}.")
     return lines
 
 

@@ -89,15 +89,12 @@ class ArraySource:
         n, size = len(self.acts), self.batch_size
         for start in range(0, n, size):
             stop = min(start + size, n)
-            pad = size - (stop - start)
-            acts, seg = self._checked_acts(start, stop), self._checked_segs(start, stop)
-            if pad:
-                acts = np.concatenate([acts, np.zeros((pad, *acts.shape[1:]), acts.dtype)])
-                seg = np.concatenate([seg, np.zeros((pad, *seg.shape[1:]), seg.dtype)])
+            padded = sharding.pad_rows({"acts": self._checked_acts(start, stop),
+                                        "seg": self._checked_segs(start, stop)}, size)
             yield {
-                "acts": {self.layer: np.ascontiguousarray(acts)},
-                "seg": seg,
-                "mask": np.arange(size) < stop - start,
+                "acts": {self.layer: np.ascontiguousarray(padded["acts"])},
+                "seg": padded["seg"],
+                "mask": padded["mask"],
                 "index": np.arange(start, start + size, dtype=np.int32),
             }
 

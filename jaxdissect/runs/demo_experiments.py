@@ -6,8 +6,8 @@
   context (:mod:`jaxdissect.interventions.insertion`), for the concept with the most units in
   the dissected generator layer, with the world segmenter in the loop.
 
-Each function returns the JSON of :mod:`jaxdissect.report.plots` (read by the report page) and
-one sentence saying what it found.
+Each function returns the JSON of :mod:`jaxdissect.report.experiment_kinds` (read by the report
+page) and one sentence saying what it found.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ a model folder or ``world:NAME`` (or a ``Net`` given); a data spec (``folder:``,
 an optional colour model, or a world segmenter folder; or a
 :class:`~jaxdissect.models.segmenter.segment.Segmenter`); and a dissection layer
 folder for the units of a concept. It runs the library function and returns the JSON-able result
-in the schema of :mod:`jaxdissect.report.plots` (``adversarial`` has its own kind,
+in the schema of :mod:`jaxdissect.report.experiment_kinds` (``adversarial`` has its own kind,
 ``adversarial_unit_change``). ``jaxdissect experiment NAME`` is a thin layer over these.
 """
 
@@ -303,3 +303,18 @@ def adversarial_experiment(model: str | Net, layer: str, data: str, source: str 
         result = load_result(dissection)
         labels = [result.vocabulary.names[int(c)] for c in result.labels.concept]
     return adversarial.adversarial_json(attack, change, layer, names[src], names[dst], labels)
+
+
+def image_experiment(function, model: str | Net, data, *, batch_size: int = 32,
+                     data_options: dict | None = None, **options) -> dict:
+    """The front end of any experiment that needs only the model and images: ``model`` opened
+    and ``data`` (a data spec, its images sized for the model as ``jaxdissect dissect`` does,
+    with ``data_options``; or batches given) batched, then ``function(net, batches,
+    **options)``, which returns the result JSON. A new experiment of this shape needs no front
+    end of its own: its sub-command calls this with its library function."""
+    net = _net(model)
+    if isinstance(data, str):
+        source = open_probe_data(data, options=data_options,
+                                 image_size=model_normalization(net).size)
+        data = batches(source, batch_size)
+    return function(net, data, **options)

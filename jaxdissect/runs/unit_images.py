@@ -40,11 +40,6 @@ def _forward(model: StudiedModel, layers: tuple[str, ...]):
     return jax.jit(run)
 
 
-def _padded(arrays: dict, rows: int) -> dict:
-    return {k: np.concatenate([v, np.zeros((rows - len(v), *v.shape[1:]), v.dtype)])
-            for k, v in arrays.items()}
-
-
 def top_image_maps(model: StudiedModel, source: RowSource, layer: str, tops: np.ndarray,
                    units: np.ndarray, batch_size: int, mesh) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 (u, n, H, W, 3), maps float32 (u, n, h, w)) of ``units`` of ``layer`` on
@@ -56,8 +51,10 @@ def top_image_maps(model: StudiedModel, source: RowSource, layer: str, tops: np.
     for start in range(0, len(wanted), batch_size):
         rows = wanted[start:start + batch_size]
         arrays, _ = source.read_batch(rows.tolist())
-        inputs = {k: v for k, v in arrays.items() if k in ("image", "z")}
-        batch = sharding.shard_batch(mesh, _padded(inputs, batch_size))
+        # Zero rows fill the last batch; no mask is needed, since their results are dropped.
+        inputs = {k: sharding.pad_zeros(v, batch_size) for k, v in arrays.items()
+                  if k in ("image", "z")}
+        batch = sharding.shard_batch(mesh, inputs)
         images, maps = sharding.to_host(forward(params, batch))
         pictures.append(images[:len(rows)])
         acts.append(np.asarray(maps[layer][:len(rows)][..., units], np.float32))

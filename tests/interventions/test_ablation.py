@@ -16,7 +16,7 @@ from jaxdissect.interventions.ablation import (
 )
 from jaxdissect.interventions.accuracy import ClassCounts
 from jaxdissect.models.edits import UnitEdit
-from jaxdissect.report.plots import load_experiment
+from jaxdissect.report.experiment_kinds import load_experiment
 
 as_is = lambda batch: batch["image"]
 

@@ -19,7 +19,7 @@ from experiment_fixtures import (
 
 from jaxdissect.checkpoint import save_model
 from jaxdissect.models.proggan import ProgressiveGenerator
-from jaxdissect.report.plots import load_experiment
+from jaxdissect.report.experiment_kinds import load_experiment
 from jaxdissect.runs import experiments
 
 

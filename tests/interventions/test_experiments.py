@@ -16,7 +16,7 @@ from jaxdissect.data.batching import batches
 from jaxdissect.data.folder import ImageFolder
 from jaxdissect.interventions import ablation
 from jaxdissect.interventions.adversarial import CarliniWagner
-from jaxdissect.report.plots import load_experiment
+from jaxdissect.report.experiment_kinds import load_experiment
 from jaxdissect.runs import experiments
 
 SMALL = {"resize": 8}
@@ -49,6 +49,21 @@ def test_ablation_experiment_rejects_unknown_classes(tmp_path):
     with pytest.raises(ValueError, match="unknown class 'purple'; classes are: blue, green, red"):
         experiments.ablation_experiment(classifier(), "conv2", f"folder:{data}", ["purple"],
                                         data_options=SMALL)
+
+
+def test_image_experiment_opens_the_model_and_images_for_any_function(tmp_path):
+    folder = image_folder(tmp_path / "d", per_class=2, seed=0)
+    seen = []
+
+    def count_rows(net, data, *, layer):
+        for batch in data:
+            seen.append((batch["image"].shape, int(batch["mask"].sum())))
+        return {"kind": "rows", "layer": layer, "net": net.meta["normalization"]["size"]}
+
+    result = experiments.image_experiment(count_rows, classifier(), f"folder:{folder}",
+                                          batch_size=4, data_options=SMALL, layer="conv2")
+    assert result == {"kind": "rows", "layer": "conv2", "net": 8}
+    assert seen == [((4, 8, 8, 3), 4), ((4, 8, 8, 3), 2)]  # 6 images, the last batch padded
 
 
 def test_removal_and_insertion_experiments_on_a_toy_generator(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from toy_models import latent_batches, make_generator, threshold_segmenter
 
 from jaxdissect.interventions.generator import removal_json, remove_concept_units
-from jaxdissect.report.plots import load_experiment
+from jaxdissect.report.experiment_kinds import load_experiment
 
 
 def expected_pixels(net, z, removed_units, threshold=0.5):

@@ -12,7 +12,7 @@ from jaxdissect.interventions.insertion import (
     location_contexts,
     unit_quantiles,
 )
-from jaxdissect.report.plots import load_experiment
+from jaxdissect.report.experiment_kinds import load_experiment
 
 
 def test_location_contexts_take_the_most_frequent_label_of_each_block():

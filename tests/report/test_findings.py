@@ -2,7 +2,7 @@
 
 from fixture_results import INSERTION, REMOVAL
 
-from jaxdissect.report.findings import summary_lines
+from jaxdissect.report.experiment_kinds import summary_lines
 
 
 def test_classifier_curves_are_read_against_their_random_baseline():

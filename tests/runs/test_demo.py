@@ -11,7 +11,7 @@ import pytest
 
 from jaxdissect import cli
 from jaxdissect.dissection.results import load_result
-from jaxdissect.report.plots import load_experiment
+from jaxdissect.report.experiment_kinds import load_experiment
 from jaxdissect.runs import QUICK
 from jaxdissect.runs.demo_experiments import generator_concept
 

@@ -1,4 +1,4 @@
-"""Tests for jaxdissect/report/plots.py: the experiment schema and its plots."""
+"""Tests for jaxdissect/report/experiment_kinds.py: the table of kinds, their schemas and kinds."""
 
 import json
 import re
@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from fixture_results import INSERTION, REMOVAL
 
-from jaxdissect.report import plots
+from jaxdissect.report import experiment_kinds as kinds
+from jaxdissect.report.removal_plot import concept_ablation_svg
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -19,8 +20,8 @@ def write(tmp_path, data, name="e.json"):
 
 
 def test_removal_curves_draw_each_class_in_its_panel_with_its_baseline(tmp_path):
-    data = plots.load_experiment(write(tmp_path, REMOVAL))
-    doc = plots.experiment_svg(data)
+    data = kinds.load_experiment(write(tmp_path, REMOVAL))
+    doc = kinds.experiment_svg(data)
     root = ET.fromstring(doc)
     curves = [g for g in root.iter(f"{NS}g") if g.get("class", "").startswith("curve")]
     # Small multiples: ski resort (its curve, then its keep-top-20 point), then bedroom.
@@ -47,7 +48,7 @@ def test_concept_ablation_bars_show_every_random_draw():
     entry = {"concept": "fence", "layer": "conv4_2", "units": [3, 8, 9],
              "classes": [{"name": "farm", "unedited": 1.0, "concept_removed": 0.56,
                           "random_removed": [1.0, 0.99, 0.98]}]}
-    root = ET.fromstring(plots.concept_ablation_svg(entry))
+    root = ET.fromstring(concept_ablation_svg(entry))
     bars = [g.find(f"{NS}title").text for g in root.iter(f"{NS}g") if g.get("class") == "bar"]
     assert bars == ["farm, unedited: 1.000", "farm, fence units removed: 0.560",
                     "farm, random units removed (mean): 0.990"]
@@ -55,8 +56,8 @@ def test_concept_ablation_bars_show_every_random_draw():
 
 
 def test_insertion_bars_sorted_by_pixels_per_insertion(tmp_path):
-    data = plots.load_experiment(write(tmp_path, INSERTION))
-    doc = plots.experiment_svg(data)
+    data = kinds.load_experiment(write(tmp_path, INSERTION))
+    doc = kinds.experiment_svg(data)
     labels = re.findall(r"<title>([a-z]+): ([0-9.]+) new pixels", doc)
     assert [name for name, _ in labels] == ["window", "stairway", "building", "tree", "sky"]
     assert float(labels[0][1]) == 91.0
@@ -69,8 +70,8 @@ ADVERSARIAL = {"kind": "adversarial_unit_change", "layer": "conv5_3", "source": 
 
 
 def test_adversarial_bars_point_the_way_each_unit_moved(tmp_path):
-    data = plots.load_experiment(write(tmp_path, ADVERSARIAL))
-    root = ET.fromstring(plots.experiment_svg(data))
+    data = kinds.load_experiment(write(tmp_path, ADVERSARIAL))
+    root = ET.fromstring(kinds.experiment_svg(data))
     bars = [g.find(f"{NS}rect") for g in root.iter(f"{NS}g") if g.find(f"{NS}rect") is not None]
     tips = [g.find(f"{NS}title").text for g in root.iter(f"{NS}g") if g.find(f"{NS}rect")
             is not None]
@@ -97,5 +98,15 @@ def test_adversarial_bars_point_the_way_each_unit_moved(tmp_path):
 def test_bad_experiment_files_name_the_problem(tmp_path, data, message):
     path = write(tmp_path, data)
     with pytest.raises(ValueError, match=message) as err:
-        plots.load_experiment(path)
+        kinds.load_experiment(path)
     assert str(path) in str(err.value)
+
+
+def test_every_kind_is_checked_drawn_and_put_in_words(tmp_path):
+    """One table entry per kind: the file is checked, drawn and summed up through it alone."""
+    for data in (REMOVAL, INSERTION, ADVERSARIAL):
+        entry = kinds.KINDS[data["kind"]]
+        loaded = kinds.load_experiment(write(tmp_path, data))
+        assert kinds.experiment_svg(loaded) == entry.svg(loaded, False)
+        assert kinds.summary_lines(loaded) == entry.lines(loaded) != []
+    assert set(kinds.KINDS) == {REMOVAL["kind"], INSERTION["kind"], ADVERSARIAL["kind"]}
