@@ -1,4 +1,5 @@
-"""The synthetic concept world in one place: scenes, vocabulary, source, segmenter, models, training.
+"""The synthetic concept world in one place: scenes, vocabulary, source, segmenter, models,
+training.
 
 - scenes: :mod:`.source` (``render_world``, :class:`~.source.WorldRows` for dissections) draws
   them from :mod:`.layout` (scene rules), :mod:`.backdrop`, :mod:`.objects` and :mod:`.canvas`,
