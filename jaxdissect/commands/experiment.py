@@ -108,13 +108,16 @@ def _insertion_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quantile", type=float, default=0.995, help="value inserted (0.995)")
     p.add_argument("--quantile-samples", type=int, default=1000, help="latents for it (1000)")
     p.add_argument("--context-channel", type=int, default=0, help="segmentation channel (0)")
+    p.add_argument("--random-draws", type=int, default=1,
+                   help="sets of as many random units inserted the same way, the baseline (1)")
 
 
 def _insertion(experiments, args, out: Path, common: dict) -> dict:
     return experiments.insertion_experiment(
         args.model, args.dissection, args.concept, units=args.units,
         q=round(1 - args.quantile, 12), quantile_samples=args.quantile_samples,
-        context_channel=args.context_channel, pictures=out.with_suffix(""), **_gan(args),
+        context_channel=args.context_channel, random_draws=args.random_draws,
+        pictures=out.with_suffix(""), **_gan(args),
         **common)
 
 

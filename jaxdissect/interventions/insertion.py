@@ -192,14 +192,33 @@ def _add_counts(total: np.ndarray, labels: np.ndarray, amounts: np.ndarray) -> n
     return grown
 
 
+def _padded(counts: np.ndarray, size: int) -> np.ndarray:
+    """``counts`` with zeros appended up to ``size``."""
+    return np.concatenate([counts, np.zeros(max(size - len(counts), 0), counts.dtype)])
+
+
 def insertion_json(result: InsertionResult, concept_name: str, label_names: Sequence[str],
-                   layer: str, title: str | None = None) -> dict:
+                   layer: str, title: str | None = None,
+                   random: Sequence[InsertionResult] = ()) -> dict:
     """The ``insertion_context`` plot (:mod:`jaxdissect.report.experiment_kinds`): one entry
     per context that received insertions, plus ``per_location`` (h x w new pixels) and the
-    inserted values."""
-    contexts = [{"label": label_names[c] if c < len(label_names) else str(c), "number": int(c),
-                 "new_pixels": int(result.new_pixels[c]), "locations": int(result.insertions[c])}
-                for c in np.flatnonzero(result.insertions)]
+    inserted values. ``random``: the same insertion with random unit sets on the same samples
+    and cells (so the same contexts); each context then has ``random_new_pixels`` (one count
+    per set) and the JSON lists the sets as ``random_units``."""
+    for other in random:
+        if not np.array_equal(_padded(other.insertions, len(result.insertions)),
+                              _padded(result.insertions, len(other.insertions))):
+            raise ValueError("a random baseline must insert at the same cells of the same "
+                             "samples as the concept's units (same latents, same locations)")
+    contexts = []
+    for c in np.flatnonzero(result.insertions):
+        entry = {"label": label_names[c] if c < len(label_names) else str(c), "number": int(c),
+                 "new_pixels": int(result.new_pixels[c]),
+                 "locations": int(result.insertions[c])}
+        if random:
+            entry["random_new_pixels"] = [int(_padded(r.new_pixels, c + 1)[c]) for r in random]
+        contexts.append(entry)
+    extra = {"random_units": [[int(u) for u in r.units] for r in random]} if random else {}
     return {
         "kind": "insertion_context", "concept": concept_name, "layer": layer,
         "title": title or f"Inserting {concept_name} units at {layer}",
@@ -207,4 +226,5 @@ def insertion_json(result: InsertionResult, concept_name: str, label_names: Sequ
         "values": [float(result.values[u]) for u in result.units],
         "contexts": contexts,
         "per_location": result.per_location.tolist(),
+        **extra,
     }

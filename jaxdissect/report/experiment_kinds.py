@@ -43,14 +43,18 @@ Insertion context (new object pixels, grouped by the original label where units 
       "units": [12, 85, ...],                                    (optional: the units set)
       "max_contexts": 20,                                        (optional: bars shown)
       "contexts": [
-        {"label": "window", "new_pixels": 1200345, "locations": 20311},
+        {"label": "window", "new_pixels": 1200345, "locations": 20311,
+         "random_new_pixels": [1021, 877]},                      (optional: the baseline)
         {"label": "sky", "new_pixels": 1034, "locations": 151000}
-      ]
+      ],
+      "random_units": [[3, 40, ...], [7, 19, ...]]              (optional: the baseline's sets)
     }
 
 ``new_pixels`` is the number of output pixels that newly show ``concept`` after insertions at
 locations whose original label was ``label``, and ``locations`` how many insertions that was; the
-bars show new pixels per insertion, largest first.
+bars show new pixels per insertion, largest first. ``random_new_pixels`` gives the same count for
+each set of ``random_units`` (as many units, drawn at random, inserted at the same cells of the
+same samples): drawn as a grey bar under each context's bar, their mean, with the range.
 
 Adversarial unit change (how each unit's peak activation moves under a targeted attack; written
 by ``jaxdissect.interventions.adversarial_json``)::
@@ -118,6 +122,11 @@ def _check_insertion(path: Path, data: dict) -> None:
         for key, kind_of in (("label", str), ("new_pixels", (int, float)),
                              ("locations", (int, float))):
             _require(path, context, key, kind_of, f"contexts[{i}]")
+        draws = context.get("random_new_pixels")
+        if draws is not None and (not isinstance(draws, list) or not all(
+                isinstance(d, (int, float)) for d in draws)):
+            raise ValueError(f"{path}: contexts[{i}].random_new_pixels must be a list of "
+                             "numbers (one per random unit set)")
 
 
 def _check_adversarial(path: Path, data: dict) -> None:

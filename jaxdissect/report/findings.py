@@ -120,7 +120,17 @@ def insertion_lines(data: dict) -> list[str]:
     lines = [f"inserting {len(data.get('units', []))} {concept} units at one cell of "
              f"{data.get('layer', 'the layer')}: new {concept} pixels per insertion, by what the "
              f"scene shows there"]
-    return lines + [f"{label}: {rate:.2f} ({locations:,} insertions)"
+    random = {c["label"]: c["random_new_pixels"] for c in data["contexts"]
+              if c.get("random_new_pixels")}
+
+    def versus(label, locations):
+        draws = random.get(label)
+        if not draws or not locations:
+            return ""
+        mean = sum(draws) / len(draws) / locations
+        return f"; {len(data.get('units', []))} random units: {mean:.2f}"
+
+    return lines + [f"{label}: {rate:.2f} ({locations:,} insertions{versus(label, locations)})"
                     for rate, label, locations in shown]
 
 

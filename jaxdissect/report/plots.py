@@ -10,13 +10,18 @@ from jaxdissect.report import svg
 
 def insertion_context_svg(data: dict, standalone: bool = False) -> str:
     """Horizontal bars: new concept pixels per insertion, by the original label at the location."""
-    rows = [(c["label"], c["new_pixels"] / c["locations"] if c["locations"] else 0.0,
-             c["locations"]) for c in data["contexts"]]
+    def rate(pixels, locations):
+        return pixels / locations if locations else 0.0
+
+    rows = [(c["label"], rate(c["new_pixels"], c["locations"]), c["locations"],
+             [rate(d, c["locations"]) for d in c.get("random_new_pixels") or []])
+            for c in data["contexts"]]
     rows = sorted(rows, key=lambda row: (-row[1], row[0]))[: int(data.get("max_contexts", 20))]
+    baseline = any(row[3] for row in rows)
     concept = data["concept"]
     row_h, x0, y0, plot_w = 20, 150, 30, 360
-    height = y0 + row_h * max(len(rows), 1) + 50
-    top = max((mean for _, mean, _ in rows), default=0.0) or 1.0
+    height = y0 + row_h * max(len(rows), 1) + (62 if baseline else 50)
+    top = max((max([mean, *draws]) for _, mean, _, draws in rows), default=0.0) or 1.0
     xticks = svg.nice_ticks(0.0, top, 5)
     xscale = svg.linear_scale((0.0, xticks[-1]), (x0, x0 + plot_w))
     plot_h = row_h * max(len(rows), 1)
@@ -24,12 +29,27 @@ def insertion_context_svg(data: dict, standalone: bool = False) -> str:
                     f"new {concept} pixels per insertion", "")
     body.append(svg.text(x0, 16, f"Where inserting '{concept}' units adds {concept} "
                          f"(original label at the location)", size=12))
-    for index, (label, mean, locations) in enumerate(rows):
+    if baseline:
+        n = len(data.get("random_units") or []) or max(len(row[3]) for row in rows)
+        body.append(svg.element("rect", x=x0 + plot_w - 150, y=y0 + plot_h + 32, width=10,
+                                height=6, fill="#bab0ac"))
+        body.append(svg.text(x0 + plot_w - 136, y0 + plot_h + 38,
+                             f"as many random units ({n} set{'s' * (n != 1)})", size=10))
+    for index, (label, mean, locations, draws) in enumerate(rows):
         top_y = y0 + index * row_h + 3
+        high = row_h - 6 - (5 if draws else 0)
         bar = svg.element("rect", x=x0, y=top_y, width=max(xscale(mean) - x0, 0.5),
-                          height=row_h - 6, fill="#4e79a7")
-        tip = svg.element("title", svg.escape(f"{label}: {mean:.4g} new pixels per insertion, "
-                                              f"{locations:g} insertions"))
+                          height=high, fill="#4e79a7")
+        tip_text = f"{label}: {mean:.4g} new pixels per insertion, {locations:g} insertions"
+        if draws:
+            low, average, peak = min(draws), sum(draws) / len(draws), max(draws)
+            tip_text += f"; random units: {average:.4g} (range {low:.4g}-{peak:.4g})"
+            bar += svg.element("rect", x=x0, y=top_y + high + 1,
+                               width=max(xscale(average) - x0, 0.5), height=4, fill="#bab0ac")
+            if peak > low:
+                bar += svg.element("line", x1=xscale(low), x2=xscale(peak), y1=top_y + high + 3,
+                                   y2=top_y + high + 3, stroke="#555", stroke_width=1)
+        tip = svg.element("title", svg.escape(tip_text))
         body.append(svg.element("g", tip + bar))
         body.append(svg.text(x0 - 6, top_y + row_h - 10, label, anchor="end"))
         body.append(svg.text(xscale(mean) + 4, top_y + row_h - 10, f"{mean:.3g}", size=10,

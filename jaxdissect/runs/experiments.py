@@ -232,9 +232,13 @@ def insertion_experiment(model: str | Net, dissection: str, concept: str, *,
                          units: int = 20, q: float = 0.005, quantile_samples: int = 1000,
                          context_channel: int = 0, batch_size: int = 8, chunk_size: int = 16,
                          devices=None, pictures: str | Path | None = None,
-                         picture_contexts: int = 3) -> dict:
+                         picture_contexts: int = 3, random_draws: int = 1) -> dict:
     """Insert the ``units`` units of highest IoU with ``concept`` at their ``1 - q`` quantile
-    (over ``quantile_samples`` latents) at every cell; returns the ``insertion_context`` JSON."""
+    (over ``quantile_samples`` latents) at every cell; returns the ``insertion_context`` JSON.
+
+    The baseline: ``random_draws`` sets of as many units drawn at random from the other units of
+    the layer (seeded by ``seed``), each inserted the same way at its own units' quantiles, on
+    the same latents and cells (so in the same contexts)."""
     net, result, number, segment, seg_number = _generator_setup(
         model, dissection, concept, segmenter, colornet)
     chosen = concept_units(result.iou, number, units)
@@ -244,8 +248,16 @@ def insertion_experiment(model: str | Net, dissection: str, concept: str, *,
     inserted = insertion.insert_concept_units(
         net, result.layer, chosen, values, _latents(net, samples, seed, batch_size), segment,
         seg_number, context_channel=context_channel, chunk_size=chunk_size, devices=devices)
+    others = np.setdiff1d(np.arange(result.num_units), chosen)
+    rng = np.random.default_rng(seed)
+    baseline = [insertion.insert_concept_units(
+        net, result.layer, np.sort(rng.choice(others, min(len(chosen), len(others)),
+                                              replace=False)),
+        values, _latents(net, samples, seed, batch_size), segment, seg_number,
+        context_channel=context_channel, chunk_size=chunk_size, devices=devices)
+        for _ in range(random_draws if len(others) else 0)]
     out = insertion.insertion_json(inserted, result.vocabulary.names[number],
-                                   segment.vocabulary.names, result.layer)
+                                   segment.vocabulary.names, result.layer, random=baseline)
     out.update(samples=samples, seed=seed, quantile=1 - q)
     if pictures is not None:
         from jaxdissect.interventions.pictures import insertion_pictures

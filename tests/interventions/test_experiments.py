@@ -82,6 +82,9 @@ def test_removal_and_insertion_experiments_on_a_toy_generator(tmp_path):
     by_label = {c["label"]: c for c in insertion["contexts"]}
     assert sum(c["locations"] for c in by_label.values()) == 4 * 16
     assert by_label.get("bright", {"new_pixels": 0})["new_pixels"] == 0
+    # The baseline: as many of the other units, on the same samples and cells.
+    assert [sorted(units) for units in insertion["random_units"]] == [[0, 2]]
+    assert all(len(c["random_new_pixels"]) == 1 for c in insertion["contexts"])
     for data in (removal, insertion):
         path = tmp_path / f"{data['kind']}.json"
         path.write_text(json.dumps(data))

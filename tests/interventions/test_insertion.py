@@ -75,6 +75,20 @@ def test_insertion_at_chosen_locations_and_json(rng, tmp_path):
     data = load_experiment(path)
     assert {c["label"] for c in data["contexts"]} <= {"door", "wall"}
     assert data["values"] == [5.0]
+    # A random-unit baseline on the same samples and cells: one count per set and context.
+    other = insert_concept_units(net, "layer1", [2], np.array([0, 0, 5.0, 0]),
+                                 latent_batches(z, 3), threshold_segmenter(), concept=1,
+                                 locations=[(0, 0), (3, 2)])
+    data = insertion_json(result, "door", ["-", "door", "wall"], "layer1", random=[other, other])
+    assert data["random_units"] == [[2], [2]]
+    for context in data["contexts"]:
+        count = int(other.new_pixels[context["number"]]) if context["number"] < len(
+            other.new_pixels) else 0
+        assert context["random_new_pixels"] == [count, count]
+    elsewhere = insert_concept_units(net, "layer1", [2], 5.0, latent_batches(z[:2], 3),
+                                     threshold_segmenter(), concept=1, locations=[(0, 0)])
+    with pytest.raises(ValueError, match="same cells of the same samples"):
+        insertion_json(result, "door", ["-", "door", "wall"], "layer1", random=[elsewhere])
     with pytest.raises(ValueError, match="outside"):
         insert_concept_units(net, "layer1", [0], 1.0, latent_batches(z, 3),
                              threshold_segmenter(), concept=1, locations=[(4, 0)])

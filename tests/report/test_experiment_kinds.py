@@ -63,6 +63,23 @@ def test_insertion_bars_sorted_by_pixels_per_insertion(tmp_path):
     assert float(labels[0][1]) == 91.0
 
 
+def test_insertion_bars_carry_their_random_baseline(tmp_path):
+    data = json.loads(json.dumps(INSERTION))
+    for context in data["contexts"]:
+        context["random_new_pixels"] = [0, 2 * context["locations"]]
+    data["random_units"] = [[1, 2], [3, 4]]
+    doc = kinds.experiment_svg(kinds.load_experiment(write(tmp_path, data)))
+    assert "as many random units (2 sets)" in doc
+    assert re.search(r"window: 91 new pixels per insertion, [0-9]+ insertions; random units: 1 "
+                     r"\(range 0-2\)", doc)
+    assert len(re.findall('fill="#bab0ac"', doc)) == len(data["contexts"]) + 1  # + the legend
+    lines = kinds.summary_lines(kinds.load_experiment(write(tmp_path, data)))
+    assert any("random units: 1.00" in line for line in lines)
+    data["contexts"][0]["random_new_pixels"] = "many"
+    with pytest.raises(ValueError, match="random_new_pixels must be a list"):
+        kinds.load_experiment(write(tmp_path, data))
+
+
 ADVERSARIAL = {"kind": "adversarial_unit_change", "layer": "conv5_3", "source": "ski_resort",
                "target": "bedroom", "units": [{"unit": 261, "change": -53.2, "label": "snow"},
                                               {"unit": 157, "change": 43.5},
