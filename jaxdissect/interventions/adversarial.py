@@ -196,16 +196,29 @@ def unit_peak_change(original_peaks: np.ndarray, adversarial_peaks: np.ndarray,
 
 
 def adversarial_json(attack: AttackResult, change: UnitChange, layer: str, source: str,
-                     target: str, unit_labels=None, top: int = 20) -> dict:
-    """A JSON-able summary: attack statistics and the ``top`` units by size of change."""
+                     target: str, unit_labels=None, top: int = 20, random_draws: int = 3,
+                     seed: int = 0) -> dict:
+    """A JSON-able summary: attack statistics and the ``top`` units by size of change.
+
+    The baseline: ``random`` holds, for each of ``random_draws`` sets of as many units drawn at
+    random from the layer (seeded by ``seed``), their mean absolute change, to set against
+    ``top_mean_abs_change`` (that of the ``top`` units listed); ``random_units`` the sets."""
+    shown = change.ranking[:top]
+    rng = np.random.default_rng(seed)
+    size = len(change.change)
+    draws = [np.sort(rng.choice(size, len(shown), replace=False)) for _ in range(random_draws)
+             ] if len(shown) else []
+    baseline = {"top_mean_abs_change": float(np.abs(change.change[shown]).mean()),
+                "random": [float(np.abs(change.change[d]).mean()) for d in draws],
+                "random_units": [[int(u) for u in d] for d in draws]} if len(shown) else {}
     units = [{"unit": int(u), "change": float(change.change[u]),
               "original": float(change.original[u]), "adversarial": float(change.adversarial[u]),
               **({"label": unit_labels[u]} if unit_labels is not None else {})}
-             for u in change.ranking[:top]]
+             for u in shown]
     finite = attack.l2[attack.success]
     return {
         "kind": "adversarial_unit_change", "layer": layer, "source": source, "target": target,
         "num_images": int(len(attack.success)), "success_rate": float(attack.success.mean()),
         "mean_l2": float(finite.mean()) if finite.size else None,
-        "images_counted": change.num_images, "units": units,
+        "images_counted": change.num_images, "units": units, **baseline,
     }

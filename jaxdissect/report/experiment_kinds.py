@@ -136,6 +136,11 @@ def _check_adversarial(path: Path, data: dict) -> None:
     for i, unit in enumerate(data["units"]):
         _require(path, unit, "unit", int, f"units[{i}]")
         _require(path, unit, "change", (int, float), f"units[{i}]")
+    draws = data.get("random")
+    if draws is not None and (not isinstance(draws, list) or not all(
+            isinstance(d, (int, float)) for d in draws)):
+        raise ValueError(f"{path}: random must be a list of numbers (the mean absolute change "
+                         "of each random unit set)")
 
 
 KINDS: dict[str, ExperimentKind] = {

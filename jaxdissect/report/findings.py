@@ -142,4 +142,9 @@ def adversarial_lines(data: dict) -> list[str]:
     for unit in data["units"][:5]:
         label = f" ({unit['label']})" if unit.get("label") else ""
         lines.append(f"unit {unit['unit']}{label}: peak activation {float(unit['change']):+.3g}")
+    draws = data.get("random")
+    if draws and "top_mean_abs_change" in data:
+        lines.append(f"the {len(data['units'])} units that change most move by "
+                     f"{float(data['top_mean_abs_change']):.3g} on average; as many random "
+                     f"units by {sum(draws) / len(draws):.3g} ({len(draws)} draws)")
     return lines

@@ -62,20 +62,26 @@ def adversarial_svg(data: dict, standalone: bool = False) -> str:
     """Bars around zero: the change of each unit's peak activation under the attack."""
     title = data.get("title") or (f"Peak activation change at {data.get('layer', '?')}, "
                                   f"{data['source']} -> {data['target']}")
+    draws = data.get("random") or []
     return unit_change_svg(data["units"][: int(data.get("max_units", 20))],
                            f"Attack {data['source']} -> {data['target']}: units that change most",
-                           "change of the unit's peak activation", title, standalone)
+                           "change of the unit's peak activation", title, standalone,
+                           baseline=sum(draws) / len(draws) if draws else None,
+                           baseline_label=f"mean |change| of as many random units "
+                                          f"({len(draws)} draw{'s' * (len(draws) != 1)})")
 
 
 def unit_change_svg(units: list[dict], heading: str, xlabel: str, title: str,
-                    standalone: bool = False) -> str:
+                    standalone: bool = False, baseline: float | None = None,
+                    baseline_label: str = "") -> str:
     """Bars around zero, one per entry of ``units`` (``unit``, ``change``, optional ``label``),
-    in the order given, increases to the right."""
+    in the order given, increases to the right; ``baseline`` (a size of change, e.g. that of
+    random units) is drawn as dashed lines at plus and minus it."""
     rows = [(f"unit {u['unit']}" + (f" {u['label']}" if u.get("label") else ""),
              float(u["change"])) for u in units]
     row_h, x0, y0, plot_w = 20, 150, 30, 360
     plot_h = row_h * max(len(rows), 1)
-    reach = max((abs(change) for _, change in rows), default=0.0) or 1.0
+    reach = max([abs(change) for _, change in rows] + [abs(baseline or 0.0)]) or 1.0
     xticks = svg.nice_ticks(-reach, reach, 6)
     xscale = svg.linear_scale((xticks[0], xticks[-1]), (x0, x0 + plot_w))
     body = svg.axes(x0, y0, plot_w, plot_h, xscale, lambda v: v, xticks, [], xlabel, "")
@@ -90,5 +96,13 @@ def unit_change_svg(units: list[dict], heading: str, xlabel: str, title: str,
         tip = svg.element("title", svg.escape(f"{label}: {change:+.4g}"))
         body.append(svg.element("g", tip + bar))
         body.append(svg.text(x0 - 6, top_y + row_h - 10, label, anchor="end"))
-    return svg.document(x0 + plot_w + 30, y0 + plot_h + 50, body, title, standalone,
+    if baseline is not None:
+        tip = svg.element("title", svg.escape(f"{baseline_label}: {baseline:.4g}"))
+        for value in (-abs(baseline), abs(baseline)):
+            body.append(svg.element("g", tip + svg.element(
+                "line", x1=xscale(value), y1=y0, x2=xscale(value), y2=y0 + plot_h,
+                stroke="#555", stroke_dasharray="4 3")))
+        body.append(svg.text(x0, y0 + plot_h + 58, f"dashed: {baseline_label}", size=10))
+    height = y0 + plot_h + (64 if baseline is not None else 50)
+    return svg.document(x0 + plot_w + 30, height, body, title, standalone,
                         class_="plot")

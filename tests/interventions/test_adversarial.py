@@ -106,3 +106,8 @@ def test_adversarial_json_lists_the_units_that_change_most(fitted):
                             unit_labels=[f"u{i}" for i in range(6)], top=2)
     assert [u["unit"] for u in data["units"]] == [5, 4] and data["units"][0]["label"] == "u5"
     assert data["kind"] == "adversarial_unit_change" and data["num_images"] == 3
+    # The baseline: the mean |change| of as many random units, per draw (changes 6..11 here).
+    assert data["top_mean_abs_change"] == 10.5
+    assert len(data["random"]) == 3 and len(data["random_units"]) == 3
+    for units, mean in zip(data["random_units"], data["random"], strict=True):
+        assert len(set(units)) == 2 and mean == np.mean([6.0 + u for u in units])

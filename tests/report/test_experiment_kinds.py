@@ -86,6 +86,18 @@ ADVERSARIAL = {"kind": "adversarial_unit_change", "layer": "conv5_3", "source": 
                                               {"unit": 149, "change": -21.0}]}
 
 
+def test_adversarial_bars_carry_the_random_baseline(tmp_path):
+    data = {**ADVERSARIAL, "random": [2.0, 4.0], "top_mean_abs_change": 39.2}
+    doc = kinds.experiment_svg(kinds.load_experiment(write(tmp_path, data)))
+    assert doc.count('stroke-dasharray="4 3"') == 2
+    assert "mean |change| of as many random units (2 draws): 3" in doc
+    lines = kinds.summary_lines(kinds.load_experiment(write(tmp_path, data)))
+    assert lines[-1] == ("the 3 units that change most move by 39.2 on average; as many random "
+                         "units by 3 (2 draws)")
+    with pytest.raises(ValueError, match="random must be a list of numbers"):
+        kinds.load_experiment(write(tmp_path, {**ADVERSARIAL, "random": 3}))
+
+
 def test_adversarial_bars_point_the_way_each_unit_moved(tmp_path):
     data = kinds.load_experiment(write(tmp_path, ADVERSARIAL))
     root = ET.fromstring(kinds.experiment_svg(data))
