@@ -53,6 +53,7 @@ def test_two_devices_match_one(tmp_path, one_device):
     check_same(run_case(2, COUNT, SIZE, tmp_path / "many.npz"), COUNT, SIZE, one_device)
 
 
+@pytest.mark.slow  # 8 devices: also in test_driver's oracle test, at a smaller size
 def test_eight_devices_match_one(one_device, devices):
     check_same(case.run(make_mesh(8), COUNT, SIZE), COUNT, SIZE, one_device)
 

@@ -50,7 +50,11 @@ BATCH = 30
 REMOVAL = {"sun": (0.35, 0.3), "cloud": (0.25, 0.2)}
 MIN_SKY_RATE = 0.5
 MIN_CONTEXT_RATIO = 4.0
-OBJECTS = [pytest.param("sun"), pytest.param("cloud", marks=pytest.mark.slow)]
+# Both objects are slow (about a minute together): the default run covers the same modules
+# through tests/world/test_assets.py (generator units causally draw objects) and
+# tests/interventions; `make test-all` runs these claims.
+OBJECTS = [pytest.param("sun", marks=pytest.mark.slow),
+           pytest.param("cloud", marks=pytest.mark.slow)]
 
 
 def _latents(generator, count: int):
