@@ -20,7 +20,7 @@ def insertion_context_svg(data: dict, standalone: bool = False) -> str:
     baseline = any(row[3] for row in rows)
     concept = data["concept"]
     row_h, x0, y0, plot_w = 20, 150, 30, 360
-    height = y0 + row_h * max(len(rows), 1) + (62 if baseline else 50)
+    height = y0 + row_h * max(len(rows), 1) + (64 if baseline else 50)
     top = max((max([mean, *draws]) for _, mean, _, draws in rows), default=0.0) or 1.0
     xticks = svg.nice_ticks(0.0, top, 5)
     xscale = svg.linear_scale((0.0, xticks[-1]), (x0, x0 + plot_w))
@@ -31,9 +31,9 @@ def insertion_context_svg(data: dict, standalone: bool = False) -> str:
                          f"(original label at the location)", size=12))
     if baseline:
         n = len(data.get("random_units") or []) or max(len(row[3]) for row in rows)
-        body.append(svg.element("rect", x=x0 + plot_w - 150, y=y0 + plot_h + 32, width=10,
+        body.append(svg.element("rect", x=x0 + plot_w - 150, y=y0 + plot_h + 47, width=10,
                                 height=6, fill="#bab0ac"))
-        body.append(svg.text(x0 + plot_w - 136, y0 + plot_h + 38,
+        body.append(svg.text(x0 + plot_w - 136, y0 + plot_h + 53,
                              f"as many random units ({n} set{'s' * (n != 1)})", size=10))
     for index, (label, mean, locations, draws) in enumerate(rows):
         top_y = y0 + index * row_h + 3

@@ -127,12 +127,16 @@ def generator_insertion(model: StudiedModel, layer_dir: Path, result: LayerResul
                                units=units, quantile_samples=settings.quantile_samples,
                                batch_size=min(settings.batch_size, settings.insertion_samples),
                                devices=devices, pictures=pictures)
-    rates = [(c["new_pixels"] / max(c["locations"], 1), c["label"]) for c in out["contexts"]]
+    rates = [(c["new_pixels"] / max(c["locations"], 1), c["label"],
+              np.mean(c["random_new_pixels"]) / max(c["locations"], 1)
+              if c.get("random_new_pixels") else None) for c in out["contexts"]]
     if not rates:
         return out, f"inserting {concept} units at {result.layer} changed nothing"
-    rates.sort(reverse=True)
+    rates.sort(key=lambda rate: (rate[0], rate[1]), reverse=True)
     most, least = rates[0], rates[-1]
     finding = (f"inserting {units} {concept} units at one {result.layer} cell adds "
                f"{most[0]:.1f} {concept} pixels on average where the scene shows {most[1]}, "
                f"{least[0]:.1f} where it shows {least[1]}")
+    if most[2] is not None:
+        finding += f" ({units} random units: {most[2]:.1f} where it shows {most[1]})"
     return out, finding
