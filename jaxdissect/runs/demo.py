@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from jaxdissect.dissection.layer_files import layer_folder
 from jaxdissect.outputs import check_writable, write_json, write_text
 from jaxdissect.report.build import build_report
 from jaxdissect.runs import demo_experiments as experiments
@@ -156,7 +157,7 @@ def _run_experiments(folder, settings, classifier, generator, segment, done, sta
                      devices) -> dict[str, dict]:
     gen = done["generator"]
     layer = settings.generator_layers[0]
-    result, layer_dir = gen.results[layer], gen.folder / layer.replace("/", "_")
+    result, layer_dir = gen.results[layer], layer_folder(gen.folder, layer)
     found = {}
     exact = done["classifier-exact"].results
     labels = exact[settings.ablation_layer].labels if settings.ablation_layer in exact else None
