@@ -10,7 +10,7 @@ dissections are the expensive part, so each is computed once per session and sha
 * ``classifier_segmented``: ``conv4_2`` on the same images, labelled by the shipped world
   segmenter instead;
 * ``generator_dissection``: the world generator's ``layer4`` (8x8x64) on ``PROBE_LATENTS``
-  latents of ``PROBE_SEED``, the world segmenter labelling the generated images;
+  latents of ``GENERATOR_PROBE_SEED``, the world segmenter labelling the generated images;
 * ``vit_exact``: the world ViT's last two blocks (``block3``, ``block4``: 8x8 patch tokens of
   64 units, class token apart) on the classifier's probe images, exact segmentations.
 
@@ -18,15 +18,22 @@ Seeds and sizes: ``science_settings``.
 """
 
 import pytest
-from science_settings import BATCH, DEVICES, PROBE_IMAGES, PROBE_LATENTS, PROBE_SEED
+from science_settings import (
+    BATCH,
+    DEVICES,
+    GENERATOR_PROBE_SEED,
+    PROBE_IMAGES,
+    PROBE_LATENTS,
+    PROBE_SEED,
+)
 
 from jaxdissect.runs.model_dissection import dissect_model
 from jaxdissect.runs.models import load_studied_model
 
 
-def _dissect(model, data, folder, layers, segmenter):
+def _dissect(model, data, folder, layers, segmenter, seed=PROBE_SEED):
     return dissect_model(model, data, folder, layers=layers, segmenter=segmenter,
-                         batch_size=BATCH, devices=DEVICES, data_options={"seed": PROBE_SEED},
+                         batch_size=BATCH, devices=DEVICES, data_options={"seed": seed},
                          progress=False, keyed=False, report=False).results
 
 
@@ -58,7 +65,8 @@ def classifier_segmented(world_classifier, tmp_path_factory):
 def generator_dissection(world_generator, tmp_path_factory):
     """The LayerResult of the generator's layer4, world segmenter in the loop."""
     return _dissect(world_generator, f"latents:{PROBE_LATENTS}",
-                    tmp_path_factory.mktemp("generator"), ("layer4",), "world")["layer4"]
+                    tmp_path_factory.mktemp("generator"), ("layer4",), "world",
+                    seed=GENERATOR_PROBE_SEED)["layer4"]
 
 
 @pytest.fixture(scope="session")

@@ -1,34 +1,36 @@
 """Claims: zeroing a GAN's object units removes the object; forcing them on adds it, but only
 where the scene allows it (PNAS 2020, section 3: tree removal, door insertion).
 
-The world generator (a Progressive GAN architecture trained on village scenes, 32x32 outputs)
-is dissected at ``layer4`` (8x8x64) on 400 latents with the world segmenter labelling the
-generated images (``conftest``). The experiments run on other latents (``EVAL_SEED``), with the
-same segmenter in the loop.
+The world generator (a Progressive GAN architecture trained adversarially on village scenes,
+32x32 outputs) is dissected at ``layer4`` (8x8x64) on 400 latents of ``GENERATOR_PROBE_SEED``
+with the world segmenter labelling the generated images (``conftest``). The experiments run on
+other latents (``GENERATOR_EVAL_SEED``), with the same segmenter in the loop. The thresholds
+were set when the generator became a GAN, from the seed pairs (11, 12), (13, 14) and (15, 16)
+(dissection, evaluation); the tests run on the first.
 
 Removal: zero every unit labelled with the object (interpretable, best concept = the object) and
 count the object's pixels in the segmented output of ``REMOVAL_SAMPLES`` latents; compare with
-zeroing as many random units (``RANDOM_DRAWS`` draws, numpy seed 0). Measured at these sizes
-(dissection/experiment seeds 5/6, 7/8, 9/10): ``sun`` (2 units each time) removes 44%, 48%,
-47% of the sun pixels, random sets -0.4%, -2%, -2% on average (a random set can also add
-pixels); ``cloud`` (5, 5, 7 units) removes 36%, 36%, 58%, random sets 10%, 7%, 6%. The paper
-removes 53% of the trees with 20 units. The tests ask for 35% (sun) and 25% (cloud), and a gap
-of 30 (sun, measured 45 or more) and 20 (cloud, measured 26 or more) points to the random mean.
+zeroing as many random units (``RANDOM_DRAWS`` draws, numpy seed 0). Measured: ``sun`` (3 and 2
+units; the pair (13, 14) labels only one unit sun) removes 47% and 44% of the sun pixels,
+random sets 0.4% and 2% on average (a random set can also add pixels); ``cloud`` (4 units each
+time) removes 53%, 46%, 46% of the cloud pixels, random sets 12%, 11%, 9%. The paper
+removes 53% of the trees with 20 units. The tests ask for 35% of the pixels and a gap of 30
+points to the random mean (measured 35 or more), for both objects.
 
 Insertion: set the same units to their 0.995 quantile (over 100 latents) at one cell of the
 8x8 map, for every cell of ``INSERTION_SAMPLES`` latents, and count the new object pixels by the
 object label of the unedited output at that cell (:func:`insert_concept_units`). Measured (10
-latents: 640 insertions, 225-243 of them in the sky, 193-215 on the ground, 67-81 on the road;
-same seeds), new pixels per insertion: sun in the sky 0.91, 1.13, 1.11 against 0.05, 0.08,
-0.09 on the ground and 0.07, 0.00, 0.04 on the road; cloud in the sky 1.22, 1.95, 1.88 against
-0.06, 0.18, 0.13 (ground) and 0.01, 0.09, 0.02 (road). The tests ask for 0.5 new pixels per
+latents: 640 insertions, 269-279 of them in the sky, 180-207 on the ground, 78-84 on the road),
+new pixels per insertion: sun in the sky 0.41 and 0.44 against 0.02 and 0.09 on the ground and
+0.04 and 0.08 on the road; cloud in the sky 1.23, 0.85, 1.56 against 0.02, 0.01,
+0.24 (ground) and 0.01, 0.01, 0.13 (road). The tests ask for 0.25 new pixels per
 insertion in the sky and at least 4 times the larger of the ground and road rates (measured
-ratios 11 or more). Cloud runs only in the slow set (sun shows both claims in the default run).
+ratios 5.2 or more). Both objects run only in the slow set.
 """
 
 import numpy as np
 import pytest
-from science_settings import DEVICES, EVAL_SEED
+from science_settings import DEVICES, GENERATOR_EVAL_SEED
 
 from jaxdissect.data.batching import batches
 from jaxdissect.interventions import (
@@ -47,8 +49,8 @@ QUANTILE_SAMPLES = 100
 RANDOM_DRAWS = 3
 BATCH = 30
 # object: (least share removed, least gap to the random sets' mean)
-REMOVAL = {"sun": (0.35, 0.3), "cloud": (0.25, 0.2)}
-MIN_SKY_RATE = 0.5
+REMOVAL = {"sun": (0.35, 0.3), "cloud": (0.35, 0.3)}
+MIN_SKY_RATE = 0.25
 MIN_CONTEXT_RATIO = 4.0
 # Both objects are slow (about a minute together): the default run covers the same modules
 # through tests/world/test_assets.py (generator units causally draw objects) and
@@ -58,7 +60,7 @@ OBJECTS = [pytest.param("sun", marks=pytest.mark.slow),
 
 
 def _latents(generator, count: int):
-    source = open_probe_data(f"latents:{count}", options={"seed": EVAL_SEED},
+    source = open_probe_data(f"latents:{count}", options={"seed": GENERATOR_EVAL_SEED},
                              latent_dim=generator.latent_dim)
     return batches(source, BATCH)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jaxdissect.models.proggan import ProgressiveGenerator
-from jaxdissect.world.gan import WorldDiscriminator, gan_loss, with_r1_weights
+from jaxdissect.world.gan import WorldDiscriminator, gan_loss
 from jaxdissect.world.models import WorldSegmenter, WorldVGG
 from jaxdissect.world.source import WorldConfig, render_world
 from jaxdissect.world.train_classifier import classifier_loss
@@ -83,10 +83,8 @@ def _tiny_gan(make_params):
 
 def test_gan_steps_teach_the_discriminator_to_tell_real_from_generated(make_params):
     generator, discriminator, params, batch = _tiny_gan(make_params)
-    batch = next(with_r1_weights(iter([batch]), 0.1, 2))
-    assert batch["r1_weight"] == np.float32(0.2)
-    trained, _ = fit(gan_loss(generator, discriminator), params, itertools.repeat(batch), 15,
-                     1e-2, log=None)
+    loss = gan_loss(generator, discriminator, 0.2, 4)
+    trained, _ = fit(loss, params, itertools.repeat(batch), 15, 1e-2, log=None)
 
     def margin(p):
         fake, _ = generator.apply({"params": p["generator"]}, batch["noise"])
@@ -97,21 +95,28 @@ def test_gan_steps_teach_the_discriminator_to_tell_real_from_generated(make_para
     assert margin(trained) > margin(params) + 1.0, (margin(params), margin(trained))
 
 
-def test_lazy_r1_weights_come_every_kth_batch():
-    weights = [b["r1_weight"] for b in itertools.islice(
-        with_r1_weights(itertools.repeat({}), 0.5, 3), 7)]
-    np.testing.assert_allclose(weights, [1.5, 0, 0, 1.5, 0, 0, 1.5])
-
-
-def test_r1_penalty_is_half_the_weighted_squared_input_gradient(make_params):
+def test_r1_penalty_is_half_the_weighted_squared_input_gradient_on_the_first_images(
+        make_params):
     generator, discriminator, params, batch = _tiny_gan(make_params)
-    loss = gan_loss(generator, discriminator)
-    plain = loss(params, {**batch, "r1_weight": np.float32(0)})
-    penalised = loss(params, {**batch, "r1_weight": np.float32(2)})
+    plain = gan_loss(generator, discriminator, 0.0, 3)(params, batch)
+    penalised = gan_loss(generator, discriminator, 2.0, 3)(params, batch)
     grad = jax.grad(lambda x: jnp.sum(discriminator.apply(
-        {"params": params["discriminator"]}, x)))(batch["image"])
+        {"params": params["discriminator"]}, x)))(batch["image"][:3])
     expected = 0.5 * 2 * jnp.mean(jnp.sum(jnp.square(grad), axis=(1, 2, 3)))
     np.testing.assert_allclose(penalised - plain, expected, rtol=1e-4)
+    # the whole batch would give another value: only the first three images are used
+    everywhere = jax.grad(lambda x: jnp.sum(discriminator.apply(
+        {"params": params["discriminator"]}, x)))(batch["image"])
+    whole = 0.5 * 2 * jnp.mean(jnp.sum(jnp.square(everywhere), axis=(1, 2, 3)))
+    assert abs(float(whole - expected)) > 1e-3 * float(expected)
+
+
+def test_gan_loss_refuses_a_negative_weight_or_no_images(make_params):
+    generator, discriminator, _, _ = _tiny_gan(make_params)
+    with pytest.raises(ValueError, match="r1_gamma must be >= 0 and r1_images >= 1"):
+        gan_loss(generator, discriminator, -1.0, 4)
+    with pytest.raises(ValueError, match="r1_images >= 1"):
+        gan_loss(generator, discriminator, 1.0, 0)
 
 
 def test_fit_keeps_a_moving_average_of_the_parameters():
