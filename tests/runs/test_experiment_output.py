@@ -74,6 +74,25 @@ def test_removal_lands_in_the_run_with_pictures_and_ends_with_its_finding(genera
     assert "Rank 1 among the sky units removed" in unit_page
 
 
+def test_insertion_with_random_draws_records_the_baseline_per_context(generator_run):
+    done = jaxdissect_cli("experiment", "insertion", "--model", "world:generator",
+                          "--dissection", str(generator_run / "layer4"), "--concept", "sky",
+                          "--segmenter", "world", "--samples", "2", "--units", "3",
+                          "--quantile-samples", "8", "--random-draws", "2", "--batch-size", "8")
+    path = generator_run / "experiments" / "insertion_sky_layer4.json"
+    result = json.loads(path.read_text())
+    assert len(result["units"]) == 3
+    sets = result["random_units"]
+    assert len(sets) == 2 and all(len(units) == 3 for units in sets)
+    # every context has one count per random set, at the same 2 x 64 cells as the concept's
+    assert sum(c["locations"] for c in result["contexts"]) == 2 * 64
+    assert all(len(c["random_new_pixels"]) == 2 for c in result["contexts"])
+    assert "random units" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == (
+        f"wrote {path}; report: {generator_run / 'index.html'}")
+    assert "insertion_sky_layer4.json" in (generator_run / "index.html").read_text()
+
+
 @pytest.fixture(scope="module")
 def classifier_run(tmp_path_factory):  # slow: the in-process command test covers ablation
     out = tmp_path_factory.mktemp("cls")
