@@ -23,7 +23,7 @@ two stages by ``python -m jaxdissect.world.train generator [--gan-steps N]``:
    trees, clouds or suns in the samples); at 2e-4 and 1.0 it was stable, the distance falling
    from the decoder's 0.78-0.88 to 0.15 after 500-1000 of 2000 steps and drifting back to
    0.25 by 2000, and a 1000-step stage ended at 0.33; with ``r1_gamma`` 10 (shipped) it ended
-   at 0.22.
+   at 0.22, and a 2000-step stage at 0.21, no better to the eye for twice the time.
    ``gan_steps = 0`` keeps the VAE decoder.
 
 By default the generator draws one scene class, ``village`` (houses with roofs, doors and
