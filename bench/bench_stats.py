@@ -295,14 +295,20 @@ def run_part(name: str, args, scratch: Path) -> dict:
                             f"{DEVICES[name](args)}").strip()
     subprocess.run(command, check=True, env=env)
     record = json.loads(out.read_text())
-    record["results"] = str(results)
+    # relative to the repository, so that the saved record names no folder of this machine
+    record["results"] = str(results.relative_to(ROOT))
     return record
 
 
-def check_same(jax_npz: str, numpy_npz: str) -> None:
+def load_results(record: dict):
+    """The arrays a part saved (its record's ``results``, relative to the repository)."""
+    return np.load(ROOT / record["results"])
+
+
+def check_same(jax_record: dict, numpy_record: dict) -> None:
     """Against the baseline: thresholds to float rounding of the upsampling, counts to the few
     pixels that rounding moves across a threshold, top-k exactly (raw maxima, no arithmetic)."""
-    ours, theirs = np.load(jax_npz), np.load(numpy_npz)
+    ours, theirs = load_results(jax_record), load_results(numpy_record)
     if not np.allclose(ours["thresholds"], theirs["thresholds"], rtol=1e-5, atol=1e-6):
         raise SystemExit("thresholds differ from the numpy baseline")
     for key in ("inter", "unit_area"):
@@ -399,7 +405,7 @@ def full_dissection_report(args, records: dict, ratios: dict, table: list[str],
                   "|---|---:|---:|---:|", *rows]
     if "reference" in records and "full1" in records:
         ref, ours = records["reference"], records["full1"]
-        theirs, mine = np.load(ref["results"]), np.load(ours["results"])
+        theirs, mine = load_results(ref), load_results(ours)
         relative = np.abs(theirs["thresholds"] - mine["thresholds"]) / np.maximum(
             np.abs(mine["thresholds"]), 1e-12)
         out["vs_reference"] = {
@@ -462,7 +468,7 @@ def main(argv=None) -> None:
     if "jax" not in records:
         raise SystemExit("--skip jax: nothing to compare")
     if "numpy" in records:
-        check_same(records["jax"]["results"], records["numpy"]["results"])
+        check_same(records["jax"], records["numpy"])
     summary, table, notes = report(args, records)
     print("\n" + "\n".join(table) + "\n\n" + "\n".join(notes))
     path = record.save("stats", summary, table="\n".join(table), notes=notes,

@@ -26,6 +26,20 @@ def test_every_readme_section_matches_its_record():
         "README figures differ from bench/results/: run python bench/readme_tables.py"
 
 
+def test_records_name_no_folder_of_the_machine_they_ran_on():
+    """A record is committed: the files it names are relative to the repository."""
+    def strings(value):
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return [value] if isinstance(value, str) else []
+
+    for path in (ROOT / "bench" / "results").glob("*.json"):
+        absolute = [s for s in strings(json.loads(path.read_text())) if s.startswith("/")]
+        assert not absolute, (path.name, absolute[:3])
+
+
 def test_a_section_is_rewritten_from_its_record(tmp_path):
     (tmp_path / "x.json").write_text(json.dumps(RECORD))
     text = "intro\n<!-- bench: x -->\nold figures\n<!-- /bench -->\nafter\n"
