@@ -100,14 +100,16 @@ def test_r1_penalty_is_half_the_weighted_squared_input_gradient_on_the_first_ima
     generator, discriminator, params, batch = _tiny_gan(make_params)
     plain = gan_loss(generator, discriminator, 0.0, 3)(params, batch)
     penalised = gan_loss(generator, discriminator, 2.0, 3)(params, batch)
-    grad = jax.grad(lambda x: jnp.sum(discriminator.apply(
-        {"params": params["discriminator"]}, x)))(batch["image"][:3])
-    expected = 0.5 * 2 * jnp.mean(jnp.sum(jnp.square(grad), axis=(1, 2, 3)))
+
+    def weighted_r1(images):  # gamma / 2 * mean squared norm of D's input gradient, gamma = 2
+        grad = jax.grad(lambda x: jnp.sum(discriminator.apply(
+            {"params": params["discriminator"]}, x)))(images)
+        return 0.5 * 2 * jnp.mean(jnp.sum(jnp.square(grad), axis=(1, 2, 3)))
+
+    expected = weighted_r1(batch["image"][:3])
     np.testing.assert_allclose(penalised - plain, expected, rtol=1e-4)
     # the whole batch would give another value: only the first three images are used
-    everywhere = jax.grad(lambda x: jnp.sum(discriminator.apply(
-        {"params": params["discriminator"]}, x)))(batch["image"])
-    whole = 0.5 * 2 * jnp.mean(jnp.sum(jnp.square(everywhere), axis=(1, 2, 3)))
+    whole = weighted_r1(batch["image"])
     assert abs(float(whole - expected)) > 1e-3 * float(expected)
 
 
